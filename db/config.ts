@@ -1,0 +1,60 @@
+/**
+ * Configuration of the stack, read from the environment once and validated
+ * with zod so that a wrong value stops start-up with a message that names it.
+ */
+import path from "node:path";
+import { z } from "zod";
+
+export const projectRoot = path.resolve(__dirname, "..");
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const envSchema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  JASAWEB_DATA_DIR: z.string().min(1).optional(),
+  PG_PORT: port.default(55432),
+  API_PORT: port.default(3000),
+  API_HOST: z.string().min(1).default("127.0.0.1"),
+  ADMIN_EMAIL: z.email().default("admin@jasaweb.id"),
+  ADMIN_PASSWORD: z.string().min(8, "ADMIN_PASSWORD must have at least 8 characters").optional(),
+  AUTHENTICATOR_PASSWORD: z.string().min(8).optional(),
+  JWT_SECRET: z.string().min(32, "JWT_SECRET must have at least 32 characters").optional(),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+export type StackConfig = {
+  /** Set when an external server is used instead of the embedded one. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  pgPort: number;
+  apiPort: number;
+  apiHost: string;
+  adminEmail: string;
+  adminPassword: string | undefined;
+  authenticatorPassword: string | undefined;
+  jwtSecret: string | undefined;
+  logLevel: "debug" | "info" | "warn" | "error";
+};
+
+export class ConfigError extends Error {}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(projectRoot, e.JASAWEB_DATA_DIR ?? ".data"),
+    pgPort: e.PG_PORT,
+    apiPort: e.API_PORT,
+    apiHost: e.API_HOST,
+    adminEmail: e.ADMIN_EMAIL.toLowerCase(),
+    adminPassword: e.ADMIN_PASSWORD,
+    authenticatorPassword: e.AUTHENTICATOR_PASSWORD,
+    jwtSecret: e.JWT_SECRET,
+    logLevel: e.LOG_LEVEL,
+  };
+}

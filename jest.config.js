@@ -1,0 +1,35 @@
+/**
+ * Jest projects:
+ *   migrations  tests/db     schema, constraints, indexes, reversibility (SQL level)
+ *   api         tests/api    the real PostgREST over HTTP
+ *   stack       tests/stack  `npm start` as a user runs it
+ * One embedded PostgreSQL cluster per run (global setup); every test file
+ * gets its own database cloned from a migrated template.
+ * With DATABASE_URL set, the cluster is that server instead (CI runs the
+ * migrations project against the system PostgreSQL 15 this way).
+ */
+const transform = {
+  "^.+\\.ts$": [
+    "@swc/jest",
+    {
+      jsc: { parser: { syntax: "typescript" }, target: "es2022" },
+      module: { type: "commonjs", ignoreDynamic: true },
+    },
+  ],
+};
+
+const project = (name, dir) => ({
+  displayName: name,
+  testMatch: [`<rootDir>/tests/${dir}/**/*.test.ts`],
+  transform,
+  testEnvironment: "node",
+});
+
+/** @type {import('jest').Config} */
+module.exports = {
+  globalSetup: "<rootDir>/tests/setup/global-setup.ts",
+  globalTeardown: "<rootDir>/tests/setup/global-teardown.ts",
+  projects: [project("migrations", "db"), project("api", "api"), project("stack", "stack")],
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};

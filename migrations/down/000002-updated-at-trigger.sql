@@ -1,0 +1,1 @@
+drop function app_private.tg__set_updated_at();

@@ -1,0 +1,2 @@
+drop table api.invoices;
+drop type api.invoice_status;

@@ -1,0 +1,2 @@
+drop table api.posts;
+drop type api.post_status;

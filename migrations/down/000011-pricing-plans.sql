@@ -1,0 +1,2 @@
+drop table api.pricing_plans;
+drop type api.pricing_plan_color;

@@ -1,0 +1,2 @@
+drop table api.audit_logs;
+drop type api.audit_action;

@@ -1,0 +1,2 @@
+drop table api.websocket_room_memberships;
+drop table api.websocket_connections;

@@ -1,0 +1,2 @@
+drop table api.websocket_events;
+drop type api.websocket_event_type;

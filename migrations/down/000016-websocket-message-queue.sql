@@ -1,0 +1,1 @@
+drop table api.websocket_message_queue;

@@ -1,0 +1,1 @@
+drop function app_private.maintain_partitions();

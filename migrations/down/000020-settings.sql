@@ -1,0 +1,2 @@
+drop function app_private.setting(text);
+drop table app_private.settings;

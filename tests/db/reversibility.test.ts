@@ -1,0 +1,138 @@
+/**
+ * Every migration can be undone: all up then all down leaves nothing of ours;
+ * up → down → up gives the very same schema as one up; rolling back the
+ * latest migration keeps the rows of the tables that existed before it.
+ */
+import { Client } from "pg";
+import { migrate, rollback, status, committedMigrations, downMigrations } from "../../db/migrations";
+import { describeSchema, formatSchemaDescription } from "../../db/schema-description";
+import { createEmptyDatabase, type TestDatabase } from "../helpers/database";
+
+async function describe_(url: string) {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await describeSchema(client);
+  } finally {
+    await client.end();
+  }
+}
+
+describe("migrations are reversible", () => {
+  let db: TestDatabase;
+  beforeEach(async () => {
+    db = await createEmptyDatabase();
+  });
+  afterEach(async () => {
+    await db.drop();
+  });
+
+  test("every committed migration has a down script with the same number", () => {
+    const ups = committedMigrations().map((m) => m.number);
+    const downs = downMigrations().map((m) => m.number);
+    expect(ups.length).toBeGreaterThan(0);
+    expect(downs).toEqual(ups);
+  });
+
+  test("all up, then all down, leaves no object of ours behind", async () => {
+    const pristine = await describe_(db.url);
+    await migrate(db.url, { quiet: true });
+    const migrated = await describe_(db.url);
+    expect(migrated.table).toEqual(expect.arrayContaining([expect.stringMatching(/^api\.users /)]));
+
+    const undone = await rollback(db.url, { all: true });
+    expect(undone).toEqual(committedMigrations().map((m) => m.number).reverse());
+    expect(formatSchemaDescription(await describe_(db.url))).toEqual(formatSchemaDescription(pristine));
+    expect((await status(db.url)).applied).toEqual([]);
+    const leftovers = await db.query(
+      "select nspname from pg_namespace where nspname in ('api', 'app_private')",
+    );
+    expect(leftovers).toEqual([]);
+  });
+
+  test("up, down, up describes the same schema as a single up", async () => {
+    const other = await createEmptyDatabase();
+    try {
+      await migrate(other.url, { quiet: true });
+      const once = formatSchemaDescription(await describe_(other.url));
+
+      await migrate(db.url, { quiet: true });
+      await rollback(db.url, { all: true });
+      await migrate(db.url, { quiet: true });
+      const again = formatSchemaDescription(await describe_(db.url));
+      expect(again).toEqual(once);
+      // The description really covers the objects named in the issue.
+      for (const kind of ["table:", "column:", "constraint:", "index:", "function:", "trigger:", "policy:", "type:"]) {
+        expect(once).toContain(kind);
+      }
+      expect(once).toMatch(/comment=The JasaWeb REST API/);
+      expect(once).toMatch(/acl=\{[^}]*web_anon=r\//);
+    } finally {
+      await other.drop();
+    }
+  });
+
+  test("each migration's down script undoes exactly that migration", async () => {
+    // Walk up one migration at a time, recording the schema after each, then
+    // walk down and compare with the recorded state at every step.
+    const all = committedMigrations();
+    const snapshots: string[] = [formatSchemaDescription(await describe_(db.url))];
+    await migrate(db.url, { quiet: true });
+    await rollback(db.url, { all: true });
+    for (let i = 0; i < all.length; i++) {
+      await migrate(db.url, { quiet: true });
+      await rollback(db.url, { to: all[i]!.number });
+      snapshots.push(formatSchemaDescription(await describe_(db.url)));
+    }
+    for (let i = all.length - 1; i >= 0; i--) {
+      await rollback(db.url);
+      expect(formatSchemaDescription(await describe_(db.url))).toEqual(snapshots[i]);
+    }
+  });
+
+  test("rolling back the latest migration keeps the rows of the tables that existed before it", async () => {
+    await migrate(db.url, { quiet: true });
+    await db.query(`insert into api.users (email, name) values ('siti@example.id', 'Siti')`);
+    await db.query(`insert into api.templates (name, category, image_url, demo_url)
+                    values ('Sekolah', 'sekolah', 'https://img.example.id/a.png', 'https://demo.example.id/a')`);
+    await db.query(`insert into api.pricing_plans (identifier, name, price, description) values ('company', 'Company', 2500000, 'Profil')`);
+    const latest = committedMigrations().at(-1)!.number;
+
+    expect(await rollback(db.url)).toEqual([latest]);
+    expect(await db.query("select email from api.users")).toEqual([{ email: "siti@example.id" }]);
+    expect(await db.query("select name from api.templates")).toEqual([{ name: "Sekolah" }]);
+    expect(await db.query("select identifier from api.pricing_plans")).toEqual([{ identifier: "company" }]);
+
+    await migrate(db.url, { quiet: true });
+    expect(await db.query("select email from api.users")).toEqual([{ email: "siti@example.id" }]);
+  });
+
+  test("rolling back the public-content grants keeps every content row", async () => {
+    await migrate(db.url, { quiet: true });
+    const grants = committedMigrations().find((m) => m.filename.includes("public-content-access"))!;
+    await db.query(`insert into api.posts (title, slug, content, status, published_at) values ('Halo', 'halo', 'Isi', 'published', now())`);
+    await rollback(db.url, { to: grants.number - 1 });
+    expect(await db.query("select slug from api.posts")).toEqual([{ slug: "halo" }]);
+    const grantsLeft = await db.query("select has_table_privilege('web_anon', 'api.posts', 'select') as can");
+    expect(grantsLeft).toEqual([{ can: false }]);
+  });
+
+  test("rollback --to a migration that is not applied is refused and changes nothing", async () => {
+    await migrate(db.url, { quiet: true });
+    const before = (await status(db.url)).applied.length;
+    await expect(rollback(db.url, { to: 999 })).rejects.toThrow(/not applied/);
+    expect((await status(db.url)).applied.length).toBe(before);
+  });
+
+  test("a failing down script rolls back as a whole and keeps the migration recorded", async () => {
+    await migrate(db.url, { quiet: true });
+    // Make the latest down script fail: an object it must drop is in use by a
+    // dependent object it does not know about.
+    await db.query("create view public.dependent_on_settings as select name from app_private.settings");
+    const before = (await status(db.url)).applied.length;
+    await expect(rollback(db.url)).rejects.toThrow(/nothing of it was applied/);
+    expect((await status(db.url)).applied.length).toBe(before);
+    expect(await db.query("select to_regclass('app_private.settings') is not null as present")).toEqual([{ present: true }]);
+    await db.query("drop view public.dependent_on_settings");
+  });
+});
