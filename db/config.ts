@@ -19,6 +19,9 @@ const envSchema = z.object({
   ADMIN_PASSWORD: z.string().min(8, "ADMIN_PASSWORD must have at least 8 characters").optional(),
   AUTHENTICATOR_PASSWORD: z.string().min(8).optional(),
   JWT_SECRET: z.string().min(32, "JWT_SECRET must have at least 32 characters").optional(),
+  CREDENTIALS_KEY: z.string().min(32, "CREDENTIALS_KEY must have at least 32 characters").optional(),
+  WORKER_PASSWORD: z.string().min(8).optional(),
+  SEED_DEMO_DATA: z.enum(["true", "false"]).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
@@ -33,13 +36,19 @@ export type StackConfig = {
   adminPassword: string | undefined;
   authenticatorPassword: string | undefined;
   jwtSecret: string | undefined;
+  credentialsKey: string | undefined;
+  workerPassword: string | undefined;
+  /** Demo content (posts, pages, FAQs, templates, plans) on seeding; the admin user is always ensured. */
+  seedDemoData: boolean | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
 };
 
 export class ConfigError extends Error {}
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable counts as unset (compose files often pass VAR= ).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
@@ -55,6 +64,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     adminPassword: e.ADMIN_PASSWORD,
     authenticatorPassword: e.AUTHENTICATOR_PASSWORD,
     jwtSecret: e.JWT_SECRET,
+    credentialsKey: e.CREDENTIALS_KEY,
+    workerPassword: e.WORKER_PASSWORD,
+    seedDemoData: e.SEED_DEMO_DATA === undefined ? undefined : e.SEED_DEMO_DATA === "true",
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -34,7 +34,13 @@ const pricingPlans = [
     name: "Website Sekolah",
     price: 3_500_000,
     description: "Portal sekolah dengan berita, agenda, galeri dan PPDB online.",
-    features: ["Profil sekolah & guru", "Berita dan agenda", "Galeri foto", "Pendaftaran siswa baru (PPDB)", "Hosting 1 tahun"],
+    features: [
+      "Profil sekolah & guru",
+      "Berita dan agenda",
+      "Galeri foto",
+      "Pendaftaran siswa baru (PPDB)",
+      "Hosting 1 tahun",
+    ],
     popular: false,
     color: "success",
     sortOrder: 2,
@@ -44,7 +50,13 @@ const pricingPlans = [
     name: "Portal Berita",
     price: 5_000_000,
     description: "Portal berita dengan kategori, redaksi multi-penulis dan iklan.",
-    features: ["Kategori & tag tak terbatas", "Multi penulis dan editor", "Slot iklan", "Optimasi kecepatan", "Hosting 1 tahun"],
+    features: [
+      "Kategori & tag tak terbatas",
+      "Multi penulis dan editor",
+      "Slot iklan",
+      "Optimasi kecepatan",
+      "Hosting 1 tahun",
+    ],
     popular: false,
     color: "warning",
     sortOrder: 3,
@@ -52,8 +64,16 @@ const pricingPlans = [
 ];
 
 const faqs = [
-  ["Berapa lama pembuatan website?", "Umumnya 7 sampai 14 hari kerja setelah pembayaran diterima, tergantung paket.", 1],
-  ["Bagaimana cara membayar?", "Pembayaran memakai QRIS melalui Midtrans: pindai kode QR dengan aplikasi bank atau dompet digital apa pun.", 2],
+  [
+    "Berapa lama pembuatan website?",
+    "Umumnya 7 sampai 14 hari kerja setelah pembayaran diterima, tergantung paket.",
+    1,
+  ],
+  [
+    "Bagaimana cara membayar?",
+    "Pembayaran memakai QRIS melalui Midtrans: pindai kode QR dengan aplikasi bank atau dompet digital apa pun.",
+    2,
+  ],
   ["Apakah saya bisa memantau progres proyek?", "Bisa. Status proyek diperbarui secara langsung di dasbor klien.", 3],
   ["Do you build websites in English?", "Yes. Every package can be delivered in English, Indonesian, or both.", 4],
 ] as const;
@@ -126,67 +146,79 @@ export type SeedResult = { adminCreated: boolean; generatedAdminPassword?: strin
 
 export async function seed(
   client: Client,
-  options: { adminEmail: string; adminPassword?: string },
+  options: { adminEmail: string; adminPassword?: string; demoContent?: boolean },
 ): Promise<SeedResult> {
   await client.query("begin");
   try {
-    for (const t of templates) {
-      await client.query(
-        `insert into api.templates (id, name, category, image_url, demo_url)
-         values ($1, $2, $3, $4, $5) on conflict (id) do nothing`,
-        [t.id, t.name, t.category, `https://cdn.jasaweb.id/templates/${t.slug}.png`, `https://demo.jasaweb.id/${t.slug}`],
-      );
-    }
-    for (const p of pricingPlans) {
-      await client.query(
-        `insert into api.pricing_plans (identifier, name, price, description, features, popular, color, sort_order)
-         values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (identifier) do nothing`,
-        [p.identifier, p.name, p.price, p.description, JSON.stringify(p.features), p.popular, p.color, p.sortOrder],
-      );
-    }
-    for (const [i, [question, answer, sortOrder]] of faqs.entries()) {
-      await client.query(
-        `insert into api.faqs (id, question, answer, sort_order) values ($1, $2, $3, $4) on conflict (id) do nothing`,
-        [`5e1f0a2b-7c3d-4e5f-8a9b-00000000000${i + 1}`, question, answer, sortOrder],
-      );
-    }
-    for (const p of posts) {
-      await client.query(
-        `insert into api.posts (title, slug, content, status, published_at)
-         values ($1, $2, $3, 'published', now() - make_interval(days => $4)) on conflict (slug) do nothing`,
-        [p.title, p.slug, p.content, p.publishedDaysAgo],
-      );
-    }
-    await client.query(
-      `insert into api.posts (title, slug, content) values ($1, $2, $3) on conflict (slug) do nothing`,
-      [draftPost.title, draftPost.slug, draftPost.content],
-    );
-    for (const p of pages) {
-      await client.query(
-        `insert into api.pages (title, slug, content) values ($1, $2, $3) on conflict (slug) do nothing`,
-        [p.title, p.slug, p.content],
-      );
-    }
-
-    const password = options.adminPassword ?? randomSecret(12);
-    const admin = await client.query<{ id: string }>(
-      `insert into api.users (email, name, role) values ($1, 'JasaWeb Admin', 'admin')
-       on conflict (email) do nothing returning id`,
-      [options.adminEmail.toLowerCase()],
-    );
-    const adminId = admin.rows[0]?.id;
-    if (adminId) {
-      await client.query(
-        `insert into app_private.user_secrets (user_id, password_hash) values ($1, public.crypt($2, public.gen_salt('bf', 10)))`,
-        [adminId, password],
-      );
-    }
+    if (options.demoContent ?? true) await seedDemoContent(client);
+    const result = await ensureAdmin(client, options);
     await client.query("commit");
-    return adminId && !options.adminPassword
-      ? { adminCreated: true, generatedAdminPassword: password }
-      : { adminCreated: Boolean(adminId) };
+    return result;
   } catch (error) {
     await client.query("rollback");
     throw error;
   }
+}
+
+async function seedDemoContent(client: Client): Promise<void> {
+  for (const t of templates) {
+    await client.query(
+      `insert into api.templates (id, name, category, image_url, demo_url)
+         values ($1, $2, $3, $4, $5) on conflict (id) do nothing`,
+      [t.id, t.name, t.category, `https://cdn.jasaweb.id/templates/${t.slug}.png`, `https://demo.jasaweb.id/${t.slug}`],
+    );
+  }
+  for (const p of pricingPlans) {
+    await client.query(
+      `insert into api.pricing_plans (identifier, name, price, description, features, popular, color, sort_order)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (identifier) do nothing`,
+      [p.identifier, p.name, p.price, p.description, JSON.stringify(p.features), p.popular, p.color, p.sortOrder],
+    );
+  }
+  for (const [i, [question, answer, sortOrder]] of faqs.entries()) {
+    await client.query(
+      `insert into api.faqs (id, question, answer, sort_order) values ($1, $2, $3, $4) on conflict (id) do nothing`,
+      [`5e1f0a2b-7c3d-4e5f-8a9b-00000000000${i + 1}`, question, answer, sortOrder],
+    );
+  }
+  for (const p of posts) {
+    await client.query(
+      `insert into api.posts (title, slug, content, status, published_at)
+         values ($1, $2, $3, 'published', now() - make_interval(days => $4)) on conflict (slug) do nothing`,
+      [p.title, p.slug, p.content, p.publishedDaysAgo],
+    );
+  }
+  await client.query(`insert into api.posts (title, slug, content) values ($1, $2, $3) on conflict (slug) do nothing`, [
+    draftPost.title,
+    draftPost.slug,
+    draftPost.content,
+  ]);
+  for (const p of pages) {
+    await client.query(
+      `insert into api.pages (title, slug, content) values ($1, $2, $3) on conflict (slug) do nothing`,
+      [p.title, p.slug, p.content],
+    );
+  }
+}
+
+async function ensureAdmin(
+  client: Client,
+  options: { adminEmail: string; adminPassword?: string },
+): Promise<SeedResult> {
+  const password = options.adminPassword ?? randomSecret(12);
+  const admin = await client.query<{ id: string }>(
+    `insert into api.users (email, name, role) values ($1, 'JasaWeb Admin', 'admin')
+       on conflict (email) do nothing returning id`,
+    [options.adminEmail.toLowerCase()],
+  );
+  const adminId = admin.rows[0]?.id;
+  if (adminId) {
+    await client.query(
+      `insert into app_private.user_secrets (user_id, password_hash) values ($1, public.crypt($2, public.gen_salt('bf', 10)))`,
+      [adminId, password],
+    );
+  }
+  return adminId && !options.adminPassword
+    ? { adminCreated: true, generatedAdminPassword: password }
+    : { adminCreated: Boolean(adminId) };
 }

@@ -5,9 +5,10 @@
  *      named by DATABASE_URL);
  *   2. migrations, then the role passwords and settings supplied at boot;
  *   3. demo data on first start;
- *   4. PostgREST (the real binary) serving the `api` schema.
+ *   4. PostgREST (the real binary) serving the `api` schema;
+ *   5. the worker (graphile-worker tasks and schedule).
  *
- * Ctrl-C or SIGTERM stops PostgREST first and then shuts PostgreSQL down
+ * Ctrl-C or SIGTERM stops the worker and PostgREST first and then shuts PostgreSQL down
  * cleanly (a checkpoint, no crash recovery on the next start).
  */
 import path from "node:path";
@@ -20,10 +21,12 @@ import { PostgrestError, startPostgrest, type PostgrestServer } from "./postgres
 import { configureDatabase } from "./boot-settings";
 import { loadOrCreateSecrets, type StackSecrets } from "./secrets";
 import { seed } from "./seed";
+import type { Runner } from "graphile-worker";
+import { startWorker, taskList } from "../worker/runner";
 
 const EMBEDDED_DATABASE = "jasaweb";
 
-type Running = { postgres?: EmbeddedServer; postgrest?: PostgrestServer };
+type Running = { postgres?: EmbeddedServer; postgrest?: PostgrestServer; worker?: Runner };
 
 function log(message: string): void {
   process.stdout.write(`[jasaweb] ${message}\n`);
@@ -87,8 +90,17 @@ async function start(config: StackConfig, secrets: StackSecrets, running: Runnin
   const client = new Client({ connectionString: ownerUrl });
   await client.connect();
   try {
-    await configureDatabase(client, { authenticatorPassword, workerPassword: secrets.workerPassword, jwtSecret, credentialsKey: secrets.credentialsKey });
-    const seeded = await seed(client, { adminEmail: config.adminEmail, adminPassword: config.adminPassword });
+    await configureDatabase(client, {
+      authenticatorPassword,
+      workerPassword: config.workerPassword ?? secrets.workerPassword,
+      jwtSecret,
+      credentialsKey: config.credentialsKey ?? secrets.credentialsKey,
+    });
+    const seeded = await seed(client, {
+      adminEmail: config.adminEmail,
+      adminPassword: config.adminPassword,
+      demoContent: config.seedDemoData ?? true,
+    });
     if (seeded.generatedAdminPassword) {
       log(`created the admin user ${config.adminEmail} with the generated password: ${seeded.generatedAdminPassword}`);
       log("(shown once; set ADMIN_PASSWORD before the first start to choose it)");
@@ -105,16 +117,21 @@ async function start(config: StackConfig, secrets: StackSecrets, running: Runnin
     onLog: (line) => process.stderr.write(`[postgrest] ${line}`),
   });
 
+  running.worker = await startWorker(ownerUrl);
+
   const dbShown = new URL(ownerUrl);
   if (dbShown.password) dbShown.password = "****";
   log(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
   log(`REST API:          ${running.postgrest.url}/`);
   log(`OpenAPI document:  ${running.postgrest.url}/  (Accept: application/openapi+json)`);
   log(`database:          ${dbShown.toString()}${config.databaseUrl ? "" : `  (password in ${path.join(config.dataDir, "secrets.json")})`}`);
+  log(`worker:            graphile-worker, tasks: ${Object.keys(taskList).join(", ")}`);
   log("press Ctrl-C to stop");
 }
 
 async function stop(running: Running): Promise<void> {
+  await running.worker?.stop();
+  running.worker = undefined;
   await running.postgrest?.stop();
   running.postgrest = undefined;
   await running.postgres?.stop();

@@ -5,6 +5,7 @@
  * variables set here, before jest starts its workers.
  */
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { Client } from "pg";
 import { configureDatabase } from "../../db/boot-settings";
@@ -24,7 +25,6 @@ export function databaseUrl(adminUrl: string, database: string): string {
 }
 
 export async function freePort(): Promise<number> {
-  const net = await import("node:net");
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);
