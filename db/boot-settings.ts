@@ -10,6 +10,8 @@ export type BootSettings = {
   workerPassword: string;
   jwtSecret: string;
   credentialsKey: string;
+  /** Lifetime of the tokens login and register issue (default 3600 s). */
+  jwtLifetimeSeconds?: number;
 };
 
 export async function configureDatabase(client: Client, settings: BootSettings): Promise<void> {
@@ -20,6 +22,7 @@ export async function configureDatabase(client: Client, settings: BootSettings):
     for (const [name, value] of [
       ["jwt_secret", settings.jwtSecret],
       ["credentials_key", settings.credentialsKey],
+      ["jwt_lifetime_seconds", String(settings.jwtLifetimeSeconds ?? 3600)],
     ] as const) {
       await client.query(
         `insert into app_private.settings (name, value) values ($1, $2)

@@ -21,6 +21,7 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32, "JWT_SECRET must have at least 32 characters").optional(),
   CREDENTIALS_KEY: z.string().min(32, "CREDENTIALS_KEY must have at least 32 characters").optional(),
   WORKER_PASSWORD: z.string().min(8).optional(),
+  JWT_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(3600),
   SEED_DEMO_DATA: z.enum(["true", "false"]).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -38,6 +39,7 @@ export type StackConfig = {
   jwtSecret: string | undefined;
   credentialsKey: string | undefined;
   workerPassword: string | undefined;
+  jwtLifetimeSeconds: number;
   /** Demo content (posts, pages, FAQs, templates, plans) on seeding; the admin user is always ensured. */
   seedDemoData: boolean | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -66,6 +68,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     jwtSecret: e.JWT_SECRET,
     credentialsKey: e.CREDENTIALS_KEY,
     workerPassword: e.WORKER_PASSWORD,
+    jwtLifetimeSeconds: e.JWT_LIFETIME_SECONDS,
     seedDemoData: e.SEED_DEMO_DATA === undefined ? undefined : e.SEED_DEMO_DATA === "true",
     logLevel: e.LOG_LEVEL,
   };

@@ -160,6 +160,15 @@ async function waitUntilReady(url: string, child: ChildProcess, log: string[]): 
   }
 }
 
+/**
+ * Servers still running when this process exits (e.g. a signal arrived during
+ * start-up): asked for a fast shutdown, which PostgreSQL completes on its own.
+ */
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of live) child.kill("SIGINT");
+});
+
 export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const pidFile = path.join(options.dataDir, "postmaster.pid");
   if (fs.existsSync(pidFile)) {
@@ -193,6 +202,8 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     env: { ...process.env, LC_MESSAGES: "C" },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
   const log: string[] = [];
   const onData = (chunk: Buffer) => {
     const text = chunk.toString("utf8");

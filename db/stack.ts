@@ -95,6 +95,7 @@ async function start(config: StackConfig, secrets: StackSecrets, running: Runnin
       workerPassword: config.workerPassword ?? secrets.workerPassword,
       jwtSecret,
       credentialsKey: config.credentialsKey ?? secrets.credentialsKey,
+      jwtLifetimeSeconds: config.jwtLifetimeSeconds,
     });
     const seeded = await seed(client, {
       adminEmail: config.adminEmail,

@@ -34,6 +34,7 @@ runCli(async () => {
       workerPassword: config.workerPassword!,
       jwtSecret: config.jwtSecret!,
       credentialsKey: config.credentialsKey!,
+      jwtLifetimeSeconds: config.jwtLifetimeSeconds,
     });
     const result = await seed(client, {
       adminEmail: config.adminEmail,

@@ -126,13 +126,23 @@ describe("migrations are reversible", () => {
 
   test("a failing down script rolls back as a whole and keeps the migration recorded", async () => {
     await migrate(db.url, { quiet: true });
-    // Make the latest down script fail: an object it must drop is in use by a
-    // dependent object it does not know about.
-    await db.query("create view public.dependent_on_settings as select name from app_private.settings");
-    const before = (await status(db.url)).applied.length;
-    await expect(rollback(db.url)).rejects.toThrow(/nothing of it was applied/);
-    expect((await status(db.url)).applied.length).toBe(before);
-    expect(await db.query("select to_regclass('app_private.settings') is not null as present")).toEqual([{ present: true }]);
-    await db.query("drop view public.dependent_on_settings");
+    const before = formatSchemaDescription(await describe_(db.url));
+    const applied = (await status(db.url)).applied.length;
+    // Make the down script fail half-way: its first statement runs, the
+    // next DDL statement is refused by an event trigger.
+    await db.query(`create function public.refuse_second_ddl() returns event_trigger language plpgsql as $$
+      begin
+        if current_setting('test.ddl_seen', true) = 'yes' then raise exception 'refused by the test'; end if;
+        perform set_config('test.ddl_seen', 'yes', true);
+      end $$`);
+    await db.query("create event trigger refuse_second_ddl on ddl_command_start execute function public.refuse_second_ddl()");
+    try {
+      await expect(rollback(db.url)).rejects.toThrow(/nothing of it was applied.*refused by the test/);
+    } finally {
+      await db.query("drop event trigger refuse_second_ddl");
+      await db.query("drop function public.refuse_second_ddl()");
+    }
+    expect((await status(db.url)).applied.length).toBe(applied);
+    expect(formatSchemaDescription(await describe_(db.url))).toEqual(before);
   });
 });

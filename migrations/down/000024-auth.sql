@@ -1,0 +1,14 @@
+drop function api.set_user_role(uuid, text);
+drop function app_hidden.pre_request();
+drop function api.me();
+drop function api.logout();
+drop function api.login(text, text);
+drop function api.register(text, text, text, text);
+drop function app_private.validate_profile(text, text);
+drop function app_private.validate_email(text);
+drop function app_private.session_for(api.users);
+drop function app_private.jwt_sign(jsonb);
+drop function app_private.base64url(bytea);
+delete from app_private.rate_limits where action = 'register';
+drop table app_private.revoked_tokens;
+alter table api.users drop column email_verified;
