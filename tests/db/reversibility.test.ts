@@ -128,19 +128,17 @@ describe("migrations are reversible", () => {
     await migrate(db.url, { quiet: true });
     const before = formatSchemaDescription(await describe_(db.url));
     const applied = (await status(db.url)).applied.length;
-    // Make the down script fail half-way: its first statement runs, the
-    // next DDL statement is refused by an event trigger.
-    await db.query(`create function public.refuse_second_ddl() returns event_trigger language plpgsql as $$
-      begin
-        if current_setting('test.ddl_seen', true) = 'yes' then raise exception 'refused by the test'; end if;
-        perform set_config('test.ddl_seen', 'yes', true);
-      end $$`);
-    await db.query("create event trigger refuse_second_ddl on ddl_command_start execute function public.refuse_second_ddl()");
+    // Let the down script run, then fail the step after it (removing the
+    // migration's record): everything the down script did must be undone.
+    await db.query(`create function public.refuse_record_delete() returns trigger language plpgsql as $$
+      begin raise exception 'refused by the test'; end $$`);
+    await db.query(`create trigger refuse_record_delete before delete on graphile_migrate.migrations
+      for each row execute function public.refuse_record_delete()`);
     try {
       await expect(rollback(db.url)).rejects.toThrow(/nothing of it was applied.*refused by the test/);
     } finally {
-      await db.query("drop event trigger refuse_second_ddl");
-      await db.query("drop function public.refuse_second_ddl()");
+      await db.query("drop trigger refuse_record_delete on graphile_migrate.migrations");
+      await db.query("drop function public.refuse_record_delete()");
     }
     expect((await status(db.url)).applied.length).toBe(applied);
     expect(formatSchemaDescription(await describe_(db.url))).toEqual(before);
