@@ -1,5 +1,5 @@
 --! Previous: sha1:de889003e9d59d84e1177123bc97701816c1a2bf
---! Hash: sha1:741f41ee4334cefeb1559e2a72c156e0956c79bd
+--! Hash: sha1:02da27dcbc69bce47e0dec8726f978cc727620fa
 --! Message: auth
 
 alter table api.users add column email_verified boolean not null default false;
@@ -144,15 +144,17 @@ declare
   clean_email text := lower(btrim(coalesce(email, '')));
   found_user api.users;
   stored_hash text;
+  computed text;
 begin
   if app_private.rate_limit_exceeded('login_failed', clean_email) then
     perform app_hidden.raise_error('TOO_MANY_ATTEMPTS', 'Too many failed sign-ins for this email; try again later.', 429);
   end if;
   select u.* into found_user from api.users u where u.email = clean_email;
   select s.password_hash into stored_hash from app_private.user_secrets s where s.user_id = found_user.id;
-  -- Same bcrypt work whether or not the account exists.
-  if found_user.id is null or stored_hash is null
-     or crypt(coalesce(password, ''), coalesce(stored_hash, '$2a$10$' || repeat('x', 53))) <> stored_hash then
+  -- The same bcrypt work whether or not the account exists, so timing does
+  -- not tell which emails have accounts.
+  computed := crypt(coalesce(password, ''), coalesce(stored_hash, '$2a$10$' || repeat('x', 53)));
+  if found_user.id is null or stored_hash is null or computed <> stored_hash then
     -- Answer 401 without raising, so the failed attempt is counted (a raise
     -- would roll the counter back).
     perform app_private.count_rate_limited('login_failed', clean_email);
@@ -189,7 +191,7 @@ $$;
 comment on function api.logout() is E'Revokes the token of this request (it is refused from now on). Error: NOT_AUTHENTICATED (401).';
 
 create function api.me() returns api.users
-  language plpgsql stable
+  language plpgsql stable security definer
   set search_path to pg_catalog, pg_temp
 as $$
 declare
@@ -202,7 +204,7 @@ begin
   return u;
 end;
 $$;
-comment on function api.me() is E'The signed-in user. Error: NOT_AUTHENTICATED (401).';
+comment on function api.me() is E'The signed-in user (only ever the caller''s own row). Error: NOT_AUTHENTICATED (401).';
 
 create function app_hidden.pre_request() returns void
   language plpgsql stable security definer

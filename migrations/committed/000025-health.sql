@@ -1,5 +1,5 @@
---! Previous: sha1:741f41ee4334cefeb1559e2a72c156e0956c79bd
---! Hash: sha1:e7e23875ac49f4101f0f6f9aef7e8abaddf27717
+--! Previous: sha1:02da27dcbc69bce47e0dec8726f978cc727620fa
+--! Hash: sha1:132609a0a98d2a3197c1fe6a565a0ea29a9e656d
 --! Message: health
 
 create function api.health() returns json
