@@ -48,6 +48,12 @@ describe("migrations are reversible", () => {
       "select nspname from pg_namespace where nspname in ('api', 'app_private')",
     );
     expect(leftovers).toEqual([]);
+    // Roles are cluster-wide and shared with the cluster's other databases:
+    // the down scripts leave them (see migrations/down/000001).
+    const roles = await db.query(
+      "select rolname from pg_roles where rolname in ('authenticator', 'web_anon', 'app_client', 'app_admin', 'app_worker') order by 1",
+    );
+    expect(roles.map((r) => r.rolname)).toEqual(["app_admin", "app_client", "app_worker", "authenticator", "web_anon"]);
   });
 
   test("up, down, up describes the same schema as a single up", async () => {
