@@ -1,0 +1,3 @@
+-- Work in progress for the next migration (graphile-migrate `watch` applies it
+-- on save; `npm run gm -- commit --message "..."` commits it). Write its down
+-- script in migrations/down/ under the committed file's name.
