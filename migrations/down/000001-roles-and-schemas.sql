@@ -4,11 +4,15 @@ alter default privileges grant execute on functions to public;
 
 -- Roles are shared by every database of the cluster: drop each only when no
 -- other database still uses it, otherwise leave it (it is harmless unused).
+-- authenticator owns nothing and holds no grant, so nothing would stop its
+-- drop even while another database's PostgREST logs in as it (its open
+-- connections could no longer SET ROLE, new ones could not log in): it goes
+-- only once the roles it switches to are gone from the whole cluster.
 do $$
 declare
   role_name text;
 begin
-  foreach role_name in array array['authenticator', 'app_worker', 'app_admin', 'app_client', 'web_anon'] loop
+  foreach role_name in array array['app_worker', 'app_admin', 'app_client', 'web_anon'] loop
     if exists (select 1 from pg_roles where rolname = role_name) then
       begin
         execute format('drop role %I', role_name);
@@ -17,5 +21,11 @@ begin
       end;
     end if;
   end loop;
+  if exists (select 1 from pg_roles where rolname = 'authenticator')
+     and not exists (select 1 from pg_roles where rolname in ('web_anon', 'app_client', 'app_admin')) then
+    drop role authenticator;
+  elsif exists (select 1 from pg_roles where rolname = 'authenticator') then
+    raise notice 'role authenticator is still needed by the API roles of another database; kept';
+  end if;
 end
 $$;
