@@ -4,7 +4,7 @@ alter default privileges grant execute on functions to public;
 
 -- Roles are shared by every database of the cluster: drop each only when no
 -- other database still uses it, otherwise leave it (it is harmless unused).
--- authenticator owns nothing and holds no grant, so nothing would stop its
+-- authenticator may own nothing and hold no grant, so nothing would stop its
 -- drop even while another database's PostgREST logs in as it (its open
 -- connections could no longer SET ROLE, new ones could not log in): it goes
 -- only once the roles it switches to are gone from the whole cluster.
@@ -21,11 +21,16 @@ begin
       end;
     end if;
   end loop;
-  if exists (select 1 from pg_roles where rolname = 'authenticator')
-     and not exists (select 1 from pg_roles where rolname in ('web_anon', 'app_client', 'app_admin')) then
-    drop role authenticator;
-  elsif exists (select 1 from pg_roles where rolname = 'authenticator') then
-    raise notice 'role authenticator is still needed by the API roles of another database; kept';
+  if exists (select 1 from pg_roles where rolname = 'authenticator') then
+    if exists (select 1 from pg_roles where rolname in ('web_anon', 'app_client', 'app_admin')) then
+      raise notice 'role authenticator is still needed by the API roles of another database; kept';
+    else
+      begin
+        drop role authenticator;
+      exception when dependent_objects_still_exist or object_in_use then
+        raise notice 'role authenticator is still used elsewhere in the cluster; kept';
+      end;
+    end if;
   end if;
 end
 $$;
