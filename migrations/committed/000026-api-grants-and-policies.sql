@@ -1,5 +1,5 @@
 --! Previous: sha1:e7e23875ac49f4101f0f6f9aef7e8abaddf27717
---! Hash: sha1:f113e06d6655450312d23bcf09dabd81f14a03f1
+--! Hash: sha1:977b697625ae1b671fe90816a9bf5edb69a5b4ac
 --! Message: api grants and policies
 
 -- Who may do what through the API (docs/rls-matrix.md is the same matrix as
@@ -18,6 +18,11 @@
 --     projects.user_id (projects_user_id_idx), invoices.project_id
 --     (invoices_project_id_idx), real_time_notifications.user_id
 --     (real_time_notifications_user_id_idx); no index was missing.
+--
+-- Where the issue names only commands, the column lists follow what a
+-- production PostgREST / Supabase project does: the database fills ids and
+-- creation timestamps (and updated_at through _100_timestamps), so no API
+-- role may write them; a role updates only the columns its job changes.
 --
 -- Nobody inserts into users, projects or invoices through the tables:
 -- sign-up is api.register, orders are api.create_project (SECURITY DEFINER
@@ -120,7 +125,9 @@ create policy manage_admin on api.pages for all to app_admin using (true) with c
 -- audit_logs: written by SECURITY DEFINER code (the audit trigger, login,
 -- logout) and by the worker for what happens outside the database
 -- (PAYMENT_*); read by admins; never updated or deleted (000027's trigger
--- refuses it even to the table owner). id and timestamp are the database's.
+-- refuses it even to the table owner). id and timestamp are the database's:
+-- the worker cannot back-date a row. Its insert is not limited to PAYMENT_*
+-- actions (the issue is silent): breaker resets are audited by it too.
 
 grant select on api.audit_logs to app_admin;
 create policy select_all_admin on api.audit_logs for select to app_admin using (true);
@@ -131,7 +138,8 @@ create policy insert_worker on api.audit_logs for insert to app_worker with chec
 
 -------------------------------------------------------------------------------
 -- real_time_notifications: the worker and admins write them, a client can
--- only mark its own as read.
+-- only mark its own as read (and never unread: WITH CHECK read). Admins and
+-- the worker create them unread; read and read_at are the reader's.
 
 grant select on api.real_time_notifications to app_client;
 create policy select_own on api.real_time_notifications for select to app_client

@@ -1,5 +1,5 @@
---! Previous: sha1:f113e06d6655450312d23bcf09dabd81f14a03f1
---! Hash: sha1:782b16feeeb8c78b0ef4e47b32be50506e0cab08
+--! Previous: sha1:977b697625ae1b671fe90816a9bf5edb69a5b4ac
+--! Hash: sha1:34026f23bf57d1ea0d87eb8d8df8253439d7ff3a
 --! Message: audit triggers
 
 -- The audit trail of every business table, written by one generic trigger
