@@ -87,7 +87,9 @@ const specs: TableSpec[] = [
     ownFilter: "user_id = $1",
     insert: () => ({ user_id: clientA.user.id, name: "Proyek Liar", type: "company" }),
     update: (who) =>
-      who === "worker" ? { status: "review", url: `https://${unique()}.example.id` } : { name: `Proyek ${unique()}` },
+      // The worker writes status and url; the status stays valid for the life
+      // cycle trigger (pending_payment → pending_payment is a no-op move).
+      who === "worker" ? { status: "pending_payment", url: `https://${unique()}.example.id` } : { name: `Proyek ${unique()}` },
     disposable: () =>
       insertReturningId(`insert into api.projects (user_id, name, type) values ($1, 'Sekali Pakai', 'company')`, [
         clientB.user.id,
@@ -594,14 +596,24 @@ describe("columns a role may write", () => {
   });
 
   test("an admin sets a project's status and url, but not its owner or type (403 42501)", async () => {
-    const ok = await patchSelf("admin", "projects", f.projects!.b, {
+    // A project starts only once paid (the life-cycle trigger checks it), so
+    // this uses a project of its own with a paid invoice, not the fixtures.
+    const [paid] = await db.query<{ id: string }>(
+      "insert into api.projects (user_id, name, type) values ($1, 'Situs Lunas', 'company') returning id::text",
+      [clientB.user.id],
+    );
+    await db.query("insert into api.invoices (project_id, amount, status, paid_at) values ($1, 1000000, 'paid', now())", [
+      paid!.id,
+    ]);
+    const ok = await patchSelf("admin", "projects", paid!.id, {
       status: "in_progress",
       url: "https://b.example.id",
     });
     expect(ok.status).toBe(200);
-    expect(await db.query("select status, url from api.projects where id = $1", [f.projects!.b])).toEqual([
+    expect(await db.query("select status, url from api.projects where id = $1", [paid!.id])).toEqual([
       { status: "in_progress", url: "https://b.example.id" },
     ]);
+    await db.query("delete from api.projects where id = $1", [paid!.id]);
     expectRefusedOverHttp("admin", await patchSelf("admin", "projects", f.projects!.b, { user_id: clientA.user.id }));
     expectRefusedOverHttp("admin", await patchSelf("admin", "projects", f.projects!.b, { type: "berita" }));
   });

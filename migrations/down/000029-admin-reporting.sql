@@ -1,0 +1,3 @@
+drop function api.bi_revenue(date, date, text);
+drop function api.admin_dashboard();
+drop function app_private.require_admin();

@@ -1,0 +1,1 @@
+drop function api.search_content(text, text, integer, integer);
