@@ -1,0 +1,122 @@
+/**
+ * search_content over published posts and pages, in English, Indonesian or
+ * both, as an anonymous visitor would call it.
+ */
+import { startApi, type TestApi } from "../helpers/api";
+import { createMigratedDatabase, type TestDatabase } from "../helpers/database";
+
+let db: TestDatabase;
+let api: TestApi;
+
+type Hit = { kind: "post" | "page"; id: string; slug: string; title: string; snippet: string; rank: number; published_at: string | null };
+
+beforeAll(async () => {
+  db = await createMigratedDatabase();
+  await db.query(`insert into api.posts (title, slug, content, status, published_at) values
+    ('Building fast websites', 'building-fast-websites', 'We build a website for every school and newsroom. Fast websites keep readers.', 'published', now() - interval '2 days'),
+    ('Website tips', 'website-tips', 'A short note that mentions a website once.', 'published', now() - interval '1 day'),
+    ('Membangun website sekolah', 'membangun-website-sekolah', 'Kami membangun website untuk pendidikan anak-anak di seluruh daerah.', 'published', now()),
+    ('Secret building plans', 'secret-building-plans', 'A draft about building websites.', 'draft', null)`);
+  await db.query(`insert into api.pages (title, slug, content) values
+    ('About us', 'about-us', 'We build websites for schools.'),
+    ('Tentang kami', 'tentang-kami', 'Pembangunan website untuk sekolah dan perusahaan.')`);
+  api = await startApi(db);
+});
+
+afterAll(async () => {
+  await api?.stop();
+  await db?.drop();
+});
+
+/**
+ * GET for plain searches; POST when paging, because in a GET query string
+ * `limit` and `offset` are PostgREST's own pagination, not the function's.
+ */
+const search = async (params: Record<string, string | number>) => {
+  if ("limit" in params || "offset" in params) {
+    return api.request("/rpc/search_content", { method: "POST", body: JSON.stringify(params) });
+  }
+  const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+  return api.request(`/rpc/search_content?${query}`);
+};
+
+describe("search_content", () => {
+  test("English stemming: 'builds websites' finds 'build a website', ranked, with highlighted snippets", async () => {
+    const { status, body } = await search({ query: "builds websites", lang: "en" });
+    expect(status).toBe(200);
+    const hits = body as Hit[];
+    expect(hits.map((h) => h.slug)).toEqual(["building-fast-websites", "about-us"]);
+    expect(hits[0]!.rank).toBeGreaterThan(hits[1]!.rank);
+    expect(hits[0]!.snippet).toMatch(/<mark>build<\/mark>/);
+    expect(hits[0]!.kind).toBe("post");
+    expect(hits[1]).toEqual(expect.objectContaining({ kind: "page", published_at: null }));
+  });
+
+  test("Indonesian stemming: 'pembangunan' finds 'membangun' (both stem to bangun)", async () => {
+    const { body } = await search({ query: "pembangunan", lang: "id" });
+    expect((body as Hit[]).map((h) => h.slug).sort()).toEqual(["membangun-website-sekolah", "tentang-kami"]);
+    expect((body as Hit[]).find((h) => h.slug === "membangun-website-sekolah")!.snippet).toContain("<mark>membangun</mark>");
+  });
+
+  test("each language alone misses what only the other stems", async () => {
+    const en = (await search({ query: "pembangunan", lang: "en" })).body as Hit[];
+    expect(en.map((h) => h.slug)).not.toContain("membangun-website-sekolah");
+  });
+
+  test("without lang both languages are searched and an item found twice comes once", async () => {
+    const { body } = await search({ query: "website" });
+    const slugs = (body as Hit[]).map((h) => h.slug);
+    expect(slugs).toEqual(expect.arrayContaining(["building-fast-websites", "website-tips", "membangun-website-sekolah"]));
+    expect(new Set(slugs).size).toBe(slugs.length);
+  });
+
+  test("drafts are never returned", async () => {
+    const { body } = await search({ query: "secret building plans" });
+    expect((body as Hit[]).map((h) => h.slug)).not.toContain("secret-building-plans");
+  });
+
+  test.each([
+    ["stop words only", "the and of"],
+    ["punctuation only", "!!! ??? ..."],
+    ["Indonesian stop words only", "dan yang di"],
+  ])("%s returns nothing, not an error", async (_what, query) => {
+    const { status, body } = await search({ query });
+    expect(status).toBe(200);
+    expect(body).toEqual([]);
+  });
+
+  test("pagination: limit and offset walk the same ranking", async () => {
+    const all = (await search({ query: "website", limit: 50 })).body as Hit[];
+    expect(all.length).toBeGreaterThanOrEqual(4);
+    const first = (await search({ query: "website", limit: 2 })).body as Hit[];
+    const second = (await search({ query: "website", limit: 2, offset: 2 })).body as Hit[];
+    expect([...first, ...second].map((h) => h.id)).toEqual(all.slice(0, 4).map((h) => h.id));
+  });
+
+  test("over GET, limit and offset are PostgREST's pagination of the ranked results", async () => {
+    const all = (await search({ query: "website", limit: 50 })).body as Hit[];
+    const { status, body } = await api.request("/rpc/search_content?query=website&limit=2&offset=1");
+    expect(status).toBe(200);
+    expect((body as Hit[]).map((h) => h.id)).toEqual(all.slice(1, 3).map((h) => h.id));
+  });
+
+  test.each([
+    ["an empty query", { query: "" }, "INVALID_QUERY"],
+    ["a query over 200 characters", { query: "website ".repeat(30) }, "INVALID_QUERY"],
+    ["an unknown language", { query: "website", lang: "fr" }, "INVALID_LANGUAGE"],
+    ["a limit of 0", { query: "website", limit: 0 }, "INVALID_PAGINATION"],
+    ["a limit of 51", { query: "website", limit: 51 }, "INVALID_PAGINATION"],
+    ["a negative offset", { query: "website", offset: -1 }, "INVALID_PAGINATION"],
+  ])("refuses %s (%s)", async (_what, params, code) => {
+    const { status, body } = await search(params);
+    expect(status).toBe(400);
+    expect(body).toEqual(expect.objectContaining({ code }));
+  });
+
+  test("SQL-looking input is just text to search", async () => {
+    const { status, body } = await search({ query: "'; drop table api.posts; --" });
+    expect(status).toBe(200);
+    expect(Array.isArray(body)).toBe(true);
+    expect(await db.query("select count(*)::int as n from api.posts")).toEqual([{ n: 4 }]);
+  });
+});
