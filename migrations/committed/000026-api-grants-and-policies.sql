@@ -1,8 +1,8 @@
 --! Previous: sha1:132609a0a98d2a3197c1fe6a565a0ea29a9e656d
---! Hash: sha1:99774040fbdfd949df8c6e873b1d37f9979e4656
+--! Hash: sha1:a1a4422950dd69c65e49d3d5e9b23bf1742a74e3
 --! Message: api grants and policies
 
--- Who may do what through the API (docs/rls-matrix.md is the same matrix as
+-- Who may do what through the API (README, "Access: who may do what", is the same matrix as
 -- a table). Every grant is explicit and least privilege: insert and update
 -- grants list their columns, so a column that is not listed cannot be
 -- written at all (PostgREST answers 403 / 42501). Every grant is followed by

@@ -1,5 +1,5 @@
---! Previous: sha1:99774040fbdfd949df8c6e873b1d37f9979e4656
---! Hash: sha1:782e5de9a387a130578def9f04b6dd45c139f141
+--! Previous: sha1:a1a4422950dd69c65e49d3d5e9b23bf1742a74e3
+--! Hash: sha1:f5833ac960681651b3f338e37079ade408a785b1
 --! Message: audit triggers
 
 -- The audit trail of every business table, written by one generic trigger

@@ -1,5 +1,5 @@
---! Previous: sha1:782e5de9a387a130578def9f04b6dd45c139f141
---! Hash: sha1:7a255656745436d4947703466f66e6bba0555c7c
+--! Previous: sha1:f5833ac960681651b3f338e37079ade408a785b1
+--! Hash: sha1:4d4b940b4bd7378555ac80ff7c399023ddb86446
 --! Message: project lifecycle
 
 create function app_private.tg_projects__check_status_transition() returns trigger

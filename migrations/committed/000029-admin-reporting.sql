@@ -1,5 +1,5 @@
---! Previous: sha1:7a255656745436d4947703466f66e6bba0555c7c
---! Hash: sha1:88859f10265c6a72bec8e678009e481fbdc97867
+--! Previous: sha1:4d4b940b4bd7378555ac80ff7c399023ddb86446
+--! Hash: sha1:5baa512e92acf0b31fe8b4af30ceb823ac08aa6c
 --! Message: admin reporting
 
 -- Reporting months and days are Jakarta's (WIB, UTC+7): an invoice paid at

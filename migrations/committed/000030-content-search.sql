@@ -1,5 +1,5 @@
---! Previous: sha1:88859f10265c6a72bec8e678009e481fbdc97867
---! Hash: sha1:ce0bf3f8bb7f4fbc9bbf6cb401e6f5d8cab4dd46
+--! Previous: sha1:5baa512e92acf0b31fe8b4af30ceb823ac08aa6c
+--! Hash: sha1:b69f08698519d0acc5d5e0a64a9a303076a9bffc
 --! Message: content search
 
 create function api.search_content(query text, lang text default null, "limit" integer default 10, "offset" integer default 0)

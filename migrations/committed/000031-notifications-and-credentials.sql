@@ -1,5 +1,5 @@
---! Previous: sha1:ce0bf3f8bb7f4fbc9bbf6cb401e6f5d8cab4dd46
---! Hash: sha1:75cdb4e0427bc20a240728e700a79f93a8806968
+--! Previous: sha1:b69f08698519d0acc5d5e0a64a9a303076a9bffc
+--! Hash: sha1:dfec7c272d8f7f5ae62c803d613051c005ffd67c
 --! Message: notifications and credentials
 
 create function api.mark_notifications_read(ids uuid[] default null) returns integer

@@ -1,5 +1,5 @@
 /**
- * The access matrix (docs/rls-matrix.md) cell by cell, over HTTP against the
+ * The access matrix (README, "Access: who may do what") cell by cell, over HTTP against the
  * real PostgREST for anonymous visitors, two clients (A and B) and an admin,
  * and in SQL for the worker (app_worker). A refused grant answers 401
  * (anonymous) or 403 (signed in) with code 42501; a row that RLS hides is

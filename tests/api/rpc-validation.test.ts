@@ -104,6 +104,7 @@ const cases = (): Case[] => [
   ["create_project: wrong types", "client", "POST", "/rpc/create_project", { name: 42, type: true }, 400, "INVALID_PROJECT_TYPE"],
   ["create_project: missing type", "client", "POST", "/rpc/create_project", { name: "Situs" }, 404, "PGRST202"],
   ["create_project: an extra parameter", "client", "POST", "/rpc/create_project", { name: "Situs", type: "company", price: 1 }, 404, "PGRST202"],
+  ["create_project: called with GET (read-only)", "client", "GET", "/rpc/create_project?name=Situs&type=company", null, 405, "25006"],
   ["create_project: anonymous", "anon", "POST", "/rpc/create_project", { name: "Situs", type: "company" }, 401, "42501"],
   // cancel_project, set_project_status
   ["cancel_project: not a uuid", "client", "POST", "/rpc/cancel_project", { project_id: SQL }, 400, "22P02"],
