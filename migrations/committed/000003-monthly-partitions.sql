@@ -1,5 +1,5 @@
 --! Previous: sha1:42208807d5aa0be23f47ed4bb07ba69eec40eeef
---! Hash: sha1:533e8e40396f688fb1d8d0974816d014d5edfa43
+--! Hash: sha1:357519b2f9f06a9c5214258000e39b31a1b83597
 --! Message: monthly partitions
 
 -- Partitions of api tables live in app_private: PostgREST then never exposes
@@ -21,6 +21,9 @@ create function app_private.create_monthly_partitions(
 ) returns setof text
   language plpgsql
   set search_path to pg_catalog, pg_temp
+  -- Bounds are UTC months whatever the caller's TimeZone, so partitions made
+  -- by sessions in different zones never overlap or leave gaps.
+  set timezone to 'UTC'
 as $$
 declare
   part_key text;
@@ -73,6 +76,7 @@ comment on function app_private.create_monthly_partitions(regclass, integer, dat
 create function app_private.drop_expired_partitions(parent regclass, keep_months integer) returns setof text
   language plpgsql
   set search_path to pg_catalog, pg_temp
+  set timezone to 'UTC'
 as $$
 declare
   part record;
@@ -80,6 +84,9 @@ declare
 begin
   if keep_months < 1 then
     raise exception 'keep_months must be at least 1, got %', keep_months;
+  end if;
+  if not exists (select 1 from pg_partitioned_table where partrelid = parent) then
+    raise exception '% is not a partitioned table', parent;
   end if;
   for part in
     select c.oid::regclass as rel, c.relname

@@ -1,5 +1,5 @@
---! Previous: sha1:533e8e40396f688fb1d8d0974816d014d5edfa43
---! Hash: sha1:1b6bd9b229075b6302dbd5622827cc98737c7316
+--! Previous: sha1:357519b2f9f06a9c5214258000e39b31a1b83597
+--! Hash: sha1:4264e3677f0596d083bc10df2a19b1600e9abc81
 --! Message: pgcrypto
 
 -- bcrypt password hashes, HMAC-signed tokens and encrypted credentials.

@@ -1,5 +1,5 @@
---! Previous: sha1:1b6bd9b229075b6302dbd5622827cc98737c7316
---! Hash: sha1:f458a3f2a98c31f151fddf35c38ae0e3f7a3f714
+--! Previous: sha1:4264e3677f0596d083bc10df2a19b1600e9abc81
+--! Hash: sha1:49ddfa09b83fa9d37fd81dae57f79680579483e6
 --! Message: users
 
 create type api.user_role as enum ('admin', 'client');
@@ -19,7 +19,7 @@ create table api.users (
   constraint users_email_lowercase check (email = lower(email)),
   constraint users_email_length check (length(email) <= 254),
   constraint users_phone_format check (phone is null or phone ~ '^\+?[0-9]{8,15}$'),
-  constraint users_name_not_blank check (btrim(name) <> '' and length(name) <= 200)
+  constraint users_name_not_blank check (name ~ '\S' and length(name) <= 200)
 );
 comment on table api.users is E'People who sign in: clients who order websites and the agency''s admins. The password hash lives in app_private.user_secrets.';
 comment on column api.users.email is E'Sign-in address, stored lower-case; unique.';

@@ -1,5 +1,5 @@
---! Previous: sha1:f458a3f2a98c31f151fddf35c38ae0e3f7a3f714
---! Hash: sha1:f8d897398ea6f4b66b9ee7a9c847ef5baa833562
+--! Previous: sha1:49ddfa09b83fa9d37fd81dae57f79680579483e6
+--! Hash: sha1:99e8293e00a27aa3cb36c450fc8d49ae7ace7f8e
 --! Message: projects
 
 create type api.project_type as enum ('sekolah', 'berita', 'company');
@@ -20,7 +20,7 @@ create table api.projects (
   constraint projects_pkey primary key (id),
   constraint projects_user_id_fkey foreign key (user_id) references api.users (id) on delete cascade,
   constraint projects_url_format check (url is null or url ~ '^https?://[^\s/$.?#].[^\s]*$'),
-  constraint projects_name_not_blank check (btrim(name) <> '' and length(name) <= 200)
+  constraint projects_name_not_blank check (name ~ '\S' and length(name) <= 200)
 );
 comment on table api.projects is E'A website a client ordered. Its access credentials are kept encrypted in app_private.project_secrets.';
 comment on column api.projects.user_id is E'The client who owns the project.';

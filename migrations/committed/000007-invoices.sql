@@ -1,5 +1,5 @@
---! Previous: sha1:f8d897398ea6f4b66b9ee7a9c847ef5baa833562
---! Hash: sha1:ee0013ac7c22fe1af00129a24059130067fd9bdd
+--! Previous: sha1:99e8293e00a27aa3cb36c450fc8d49ae7ace7f8e
+--! Hash: sha1:196c611c33efb818123fd2128b3fb2dae427bfab
 --! Message: invoices
 
 create type api.invoice_status as enum (

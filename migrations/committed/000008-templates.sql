@@ -1,5 +1,5 @@
---! Previous: sha1:ee0013ac7c22fe1af00129a24059130067fd9bdd
---! Hash: sha1:3c9b13667b3760a44580d85ca1727b91a6cfcd79
+--! Previous: sha1:196c611c33efb818123fd2128b3fb2dae427bfab
+--! Hash: sha1:56685ac882f3d2e309dc6a9e884690579b83bf2a
 --! Message: templates
 
 create table api.templates (
@@ -13,7 +13,7 @@ create table api.templates (
   constraint templates_url_format check (
     image_url ~ '^https?://[^\s/$.?#].[^\s]*$' and demo_url ~ '^https?://[^\s/$.?#].[^\s]*$'
   ),
-  constraint templates_name_not_blank check (btrim(name) <> '' and length(name) <= 200)
+  constraint templates_name_not_blank check (name ~ '\S' and length(name) <= 200)
 );
 comment on table api.templates is E'The catalogue of website templates a client can start from.';
 comment on column api.templates.category is E'The kind of website the template is made for.';

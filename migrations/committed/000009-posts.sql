@@ -1,5 +1,5 @@
---! Previous: sha1:3c9b13667b3760a44580d85ca1727b91a6cfcd79
---! Hash: sha1:63d6e9e85c804e57a157de2e71893d0915c5548a
+--! Previous: sha1:56685ac882f3d2e309dc6a9e884690579b83bf2a
+--! Hash: sha1:4fcd48083588e75f9e36e666aa4d6b087bbbad7c
 --! Message: posts
 
 create type api.post_status as enum ('draft', 'published');
@@ -18,7 +18,7 @@ create table api.posts (
   constraint posts_slug_key unique (slug),
   constraint posts_slug_format check (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$' and length(slug) <= 200),
   constraint posts_featured_image_format check (featured_image is null or featured_image ~ '^https?://[^\s/$.?#].[^\s]*$'),
-  constraint posts_title_not_blank check (btrim(title) <> '' and length(title) <= 300),
+  constraint posts_title_not_blank check (title ~ '\S' and length(title) <= 300),
   constraint posts_published_has_date check (status <> 'published' or published_at is not null)
 );
 comment on table api.posts is E'Blog posts (English or Indonesian), searchable in both languages.';

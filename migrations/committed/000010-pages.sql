@@ -1,5 +1,5 @@
---! Previous: sha1:63d6e9e85c804e57a157de2e71893d0915c5548a
---! Hash: sha1:8c934906ec696451766480d1208e81b065cebf82
+--! Previous: sha1:4fcd48083588e75f9e36e666aa4d6b087bbbad7c
+--! Hash: sha1:54fe55cc90725706a137a922ba26bb95e51214f0
 --! Message: pages
 
 create table api.pages (
@@ -12,7 +12,7 @@ create table api.pages (
   constraint pages_pkey primary key (id),
   constraint pages_slug_key unique (slug),
   constraint pages_slug_format check (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$' and length(slug) <= 200),
-  constraint pages_title_not_blank check (btrim(title) <> '' and length(title) <= 300)
+  constraint pages_title_not_blank check (title ~ '\S' and length(title) <= 300)
 );
 comment on table api.pages is E'CMS pages of the agency site (about, terms, ...), searchable in English and Indonesian.';
 comment on column api.pages.slug is E'URL path of the page: lower-case words joined by hyphens; unique.';

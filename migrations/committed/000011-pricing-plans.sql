@@ -1,5 +1,5 @@
---! Previous: sha1:8c934906ec696451766480d1208e81b065cebf82
---! Hash: sha1:b9c19674c0d2f21350dfa1db1b314211023a26b5
+--! Previous: sha1:54fe55cc90725706a137a922ba26bb95e51214f0
+--! Hash: sha1:9786a781b7e96277497f1de916c3a7f453f2c261
 --! Message: pricing plans
 
 create type api.pricing_plan_color as enum ('primary', 'success', 'warning');
@@ -25,7 +25,7 @@ create table api.pricing_plans (
   constraint pricing_plans_price_whole_rupiah check (price = trunc(price)),
   constraint pricing_plans_sort_order_non_negative check (sort_order >= 0),
   constraint pricing_plans_features_array check (jsonb_typeof(features) = 'array'),
-  constraint pricing_plans_name_not_blank check (btrim(name) <> '' and length(name) <= 200)
+  constraint pricing_plans_name_not_blank check (name ~ '\S' and length(name) <= 200)
 );
 comment on table api.pricing_plans is E'What each kind of website costs; a new project''s invoice takes the price of the active plan whose identifier is the project type.';
 comment on column api.pricing_plans.identifier is E'Stable key of the plan, e.g. company, sekolah, berita; unique.';

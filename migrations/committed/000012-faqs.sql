@@ -1,5 +1,5 @@
---! Previous: sha1:b9c19674c0d2f21350dfa1db1b314211023a26b5
---! Hash: sha1:4e3b40bd110b4391bd3eeb9761983572244fc858
+--! Previous: sha1:9786a781b7e96277497f1de916c3a7f453f2c261
+--! Hash: sha1:9510ef061c3a3a87a2b3b1f2533cd13c76fa82c3
 --! Message: faqs
 
 create table api.faqs (
@@ -12,8 +12,8 @@ create table api.faqs (
   updated_at timestamptz not null default now(),
   constraint faqs_pkey primary key (id),
   constraint faqs_sort_order_non_negative check (sort_order >= 0),
-  constraint faqs_question_not_blank check (btrim(question) <> ''),
-  constraint faqs_answer_not_blank check (btrim(answer) <> '')
+  constraint faqs_question_not_blank check (question ~ '\S'),
+  constraint faqs_answer_not_blank check (answer ~ '\S')
 );
 comment on table api.faqs is E'Frequently asked questions shown on the agency site.';
 comment on column api.faqs.sort_order is E'Display order, ascending, not negative.';

@@ -1,5 +1,5 @@
---! Previous: sha1:4e3b40bd110b4391bd3eeb9761983572244fc858
---! Hash: sha1:8cfe6c71fff846d73a7bba19c8bb418b47c3c2e2
+--! Previous: sha1:9510ef061c3a3a87a2b3b1f2533cd13c76fa82c3
+--! Hash: sha1:d51710cd114489310891897710168d206ef0092b
 --! Message: audit logs
 
 create type api.audit_action as enum (
@@ -22,7 +22,7 @@ create table api.audit_logs (
   "timestamp" timestamptz not null default now(),
   constraint audit_logs_pkey primary key (id, "timestamp"),
   constraint audit_logs_user_id_fkey foreign key (user_id) references api.users (id) on delete set null,
-  constraint audit_logs_resource_not_blank check (btrim(resource) <> '')
+  constraint audit_logs_resource_not_blank check (resource ~ '\S')
 ) partition by range ("timestamp");
 comment on table api.audit_logs is E'Append-only audit trail (nobody updates or deletes rows), partitioned by month; 12 months are kept active.';
 comment on column api.audit_logs.user_id is E'Who acted (null for anonymous or deleted users).';

@@ -1,5 +1,5 @@
---! Previous: sha1:8cfe6c71fff846d73a7bba19c8bb418b47c3c2e2
---! Hash: sha1:8d71139dd70738f424cb4ee5bdd55552043a3a44
+--! Previous: sha1:d51710cd114489310891897710168d206ef0092b
+--! Hash: sha1:3ac39da9c0eb1894827eb8ba7377caaa8bcdec0c
 --! Message: websocket connections
 
 create table api.websocket_connections (
@@ -16,7 +16,7 @@ create table api.websocket_connections (
   constraint websocket_connections_pkey primary key (id),
   constraint websocket_connections_user_id_fkey foreign key (user_id) references api.users (id) on delete cascade,
   constraint websocket_connections_connection_id_key unique (connection_id),
-  constraint websocket_connections_connection_id_not_blank check (btrim(connection_id) <> '')
+  constraint websocket_connections_connection_id_not_blank check (connection_id ~ '\S')
 );
 comment on table api.websocket_connections is E'Realtime sockets open (or recently open) on the worker instances.';
 comment on column api.websocket_connections.connection_id is E'Id the worker gave the socket; unique.';
@@ -42,7 +42,7 @@ create table api.websocket_room_memberships (
   constraint websocket_room_memberships_connection_id_fkey foreign key (connection_id)
     references api.websocket_connections (connection_id) on delete cascade,
   constraint websocket_room_memberships_connection_id_room_id_key unique (connection_id, room_id),
-  constraint websocket_room_memberships_room_id_not_blank check (btrim(room_id) <> '')
+  constraint websocket_room_memberships_room_id_not_blank check (room_id ~ '\S')
 );
 comment on table api.websocket_room_memberships is E'Which rooms (user:<id>, project:<id>, admin) each socket has joined.';
 

@@ -1,5 +1,5 @@
---! Previous: sha1:8d71139dd70738f424cb4ee5bdd55552043a3a44
---! Hash: sha1:7af811e1884c1e533ca5771f089aab6382c5e50b
+--! Previous: sha1:3ac39da9c0eb1894827eb8ba7377caaa8bcdec0c
+--! Hash: sha1:c42242d09336940ab76dc725ea51e1549df0e61a
 --! Message: websocket events
 
 create type api.websocket_event_type as enum (

@@ -1,5 +1,5 @@
---! Previous: sha1:7af811e1884c1e533ca5771f089aab6382c5e50b
---! Hash: sha1:69dd27e60b78ff695c07b4b7eef8c65f09dc738b
+--! Previous: sha1:c42242d09336940ab76dc725ea51e1549df0e61a
+--! Hash: sha1:0c8e77c005a5412adf730783c683a7ec9b8b047b
 --! Message: websocket message queue
 
 create table api.websocket_message_queue (

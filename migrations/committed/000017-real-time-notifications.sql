@@ -1,5 +1,5 @@
---! Previous: sha1:69dd27e60b78ff695c07b4b7eef8c65f09dc738b
---! Hash: sha1:0b4d87086065ddeaf0ef541cb16e747b6b606a5a
+--! Previous: sha1:0c8e77c005a5412adf730783c683a7ec9b8b047b
+--! Hash: sha1:01e58ae6b0a81c441a2df5fdda692376bce864c6
 --! Message: real time notifications
 
 create type api.notification_type as enum (
@@ -23,7 +23,7 @@ create table api.real_time_notifications (
   read_at timestamptz,
   constraint real_time_notifications_pkey primary key (id),
   constraint real_time_notifications_user_id_fkey foreign key (user_id) references api.users (id) on delete cascade,
-  constraint real_time_notifications_title_not_blank check (btrim(title) <> ''),
+  constraint real_time_notifications_title_not_blank check (title ~ '\S'),
   constraint real_time_notifications_unread_has_no_read_at check (read or read_at is null)
 );
 comment on table api.real_time_notifications is E'Notifications for one user (project changes, payments, announcements); the user can only mark them read.';

@@ -1,5 +1,5 @@
---! Previous: sha1:0b4d87086065ddeaf0ef541cb16e747b6b606a5a
---! Hash: sha1:cdc0d16ba0ac646c03f43696178bf91afed6f141
+--! Previous: sha1:01e58ae6b0a81c441a2df5fdda692376bce864c6
+--! Hash: sha1:1e85a2a08f2c8686f961fb56b88afa0ebcdd0db2
 --! Message: partition maintenance
 
 create function app_private.maintain_partitions() returns jsonb

@@ -1,5 +1,5 @@
---! Previous: sha1:cdc0d16ba0ac646c03f43696178bf91afed6f141
---! Hash: sha1:a59fdb2ccd290a2a9f4f810b5f8695bd6a8ac653
+--! Previous: sha1:1e85a2a08f2c8686f961fb56b88afa0ebcdd0db2
+--! Hash: sha1:06c8fe5c91016e1a028b113d595134f9de5f5aa1
 --! Message: public content access
 
 -- What anonymous visitors may read. Everything else stays closed until the

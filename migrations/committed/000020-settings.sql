@@ -1,5 +1,5 @@
---! Previous: sha1:a59fdb2ccd290a2a9f4f810b5f8695bd6a8ac653
---! Hash: sha1:e1ac70a86716017b2779f248b6de2dd782ccf3f9
+--! Previous: sha1:06c8fe5c91016e1a028b113d595134f9de5f5aa1
+--! Hash: sha1:ff28055d9b8708d327f0cca3ef757c2d0d0b758a
 --! Message: settings
 
 create table app_private.settings (

@@ -1,5 +1,5 @@
---! Previous: sha1:e1ac70a86716017b2779f248b6de2dd782ccf3f9
---! Hash: sha1:2a61908b2b8d5b0db96c0bb020a40ae290f6cb99
+--! Previous: sha1:ff28055d9b8708d327f0cca3ef757c2d0d0b758a
+--! Hash: sha1:1d4a6e2c0757899357452d8e4a827564b4a90b1c
 --! Message: request context and errors
 
 -- Functions the API roles must be able to execute (from RLS policies, the

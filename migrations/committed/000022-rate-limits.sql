@@ -1,5 +1,5 @@
---! Previous: sha1:2a61908b2b8d5b0db96c0bb020a40ae290f6cb99
---! Hash: sha1:1c1f891513da4414c36cff1271adc24b114101fc
+--! Previous: sha1:1d4a6e2c0757899357452d8e4a827564b4a90b1c
+--! Hash: sha1:5813007b4e6a2cfa8e1c9060ec9f6d1e879c129b
 --! Message: rate limits
 
 create table app_private.rate_limits (

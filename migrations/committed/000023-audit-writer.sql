@@ -1,5 +1,5 @@
---! Previous: sha1:1c1f891513da4414c36cff1271adc24b114101fc
---! Hash: sha1:de889003e9d59d84e1177123bc97701816c1a2bf
+--! Previous: sha1:5813007b4e6a2cfa8e1c9060ec9f6d1e879c129b
+--! Hash: sha1:d7a6852bf9f29895f93ef9db11532bbb5fba17f2
 --! Message: audit writer
 
 create function app_private.redact_secrets(doc jsonb) returns jsonb

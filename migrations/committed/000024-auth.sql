@@ -1,5 +1,5 @@
---! Previous: sha1:de889003e9d59d84e1177123bc97701816c1a2bf
---! Hash: sha1:02da27dcbc69bce47e0dec8726f978cc727620fa
+--! Previous: sha1:d7a6852bf9f29895f93ef9db11532bbb5fba17f2
+--! Hash: sha1:ba8d9d4253edd73a5fd9bfad97331a6ad6d0fbee
 --! Message: auth
 
 alter table api.users add column email_verified boolean not null default false;
@@ -90,7 +90,7 @@ create function app_private.validate_profile(name text, phone text) returns void
   set search_path to pg_catalog, pg_temp
 as $$
 begin
-  if name is null or btrim(name) = '' then
+  if name is null or name !~ '\S' then
     perform app_hidden.raise_error('INVALID_NAME', 'A name is required.', 400);
   end if;
   if length(name) > 200 then

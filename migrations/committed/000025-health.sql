@@ -1,5 +1,5 @@
---! Previous: sha1:02da27dcbc69bce47e0dec8726f978cc727620fa
---! Hash: sha1:132609a0a98d2a3197c1fe6a565a0ea29a9e656d
+--! Previous: sha1:ba8d9d4253edd73a5fd9bfad97331a6ad6d0fbee
+--! Hash: sha1:674f9c60f823eaa3d68f5a21982d670453622388
 --! Message: health
 
 create function api.health() returns json

@@ -1,5 +1,5 @@
---! Previous: sha1:132609a0a98d2a3197c1fe6a565a0ea29a9e656d
---! Hash: sha1:a1a4422950dd69c65e49d3d5e9b23bf1742a74e3
+--! Previous: sha1:674f9c60f823eaa3d68f5a21982d670453622388
+--! Hash: sha1:b8082380ff7920ae59a0522c8d936cbf9ad09aa9
 --! Message: api grants and policies
 
 -- Who may do what through the API (README, "Access: who may do what", is the same matrix as

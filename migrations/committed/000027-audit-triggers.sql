@@ -1,5 +1,5 @@
---! Previous: sha1:a1a4422950dd69c65e49d3d5e9b23bf1742a74e3
---! Hash: sha1:f5833ac960681651b3f338e37079ade408a785b1
+--! Previous: sha1:b8082380ff7920ae59a0522c8d936cbf9ad09aa9
+--! Hash: sha1:4fd194b3a540f59a541ea67a6fe8e969f4571e60
 --! Message: audit triggers
 
 -- The audit trail of every business table, written by one generic trigger

@@ -1,5 +1,5 @@
---! Previous: sha1:f5833ac960681651b3f338e37079ade408a785b1
---! Hash: sha1:4d4b940b4bd7378555ac80ff7c399023ddb86446
+--! Previous: sha1:4fd194b3a540f59a541ea67a6fe8e969f4571e60
+--! Hash: sha1:da2c9cc288f1f450152e3188b00b6e5beecefaa1
 --! Message: project lifecycle
 
 create function app_private.tg_projects__check_status_transition() returns trigger
@@ -68,7 +68,7 @@ begin
   if app_hidden.current_user_id() is null then
     perform app_hidden.raise_error('NOT_AUTHENTICATED', 'Sign in first.', 401);
   end if;
-  if clean_name is null or clean_name = '' or length(clean_name) > 200 then
+  if clean_name is null or clean_name !~ '\S' or length(clean_name) > 200 then
     perform app_hidden.raise_error('INVALID_NAME', 'The project name must have 1 to 200 characters.', 400);
   end if;
   if type is null or type not in ('sekolah', 'berita', 'company') then

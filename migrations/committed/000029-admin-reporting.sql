@@ -1,5 +1,5 @@
---! Previous: sha1:4d4b940b4bd7378555ac80ff7c399023ddb86446
---! Hash: sha1:5baa512e92acf0b31fe8b4af30ceb823ac08aa6c
+--! Previous: sha1:da2c9cc288f1f450152e3188b00b6e5beecefaa1
+--! Hash: sha1:b0a76b337a712a0faa2e16b4d5ab193f7515d0c3
 --! Message: admin reporting
 
 -- Reporting months and days are Jakarta's (WIB, UTC+7): an invoice paid at

@@ -1,5 +1,5 @@
---! Previous: sha1:5baa512e92acf0b31fe8b4af30ceb823ac08aa6c
---! Hash: sha1:b69f08698519d0acc5d5e0a64a9a303076a9bffc
+--! Previous: sha1:b0a76b337a712a0faa2e16b4d5ab193f7515d0c3
+--! Hash: sha1:71664af47a56ce0fda19f1c3dc421f21ece9c8f0
 --! Message: content search
 
 create function api.search_content(query text, lang text default null, "limit" integer default 10, "offset" integer default 0)
@@ -11,7 +11,7 @@ declare
   q_en tsquery;
   q_id tsquery;
 begin
-  if query is null or btrim(query) = '' or length(query) > 200 then
+  if query is null or query !~ '\S' or length(query) > 200 then
     perform app_hidden.raise_error('INVALID_QUERY', 'The query must have 1 to 200 characters.', 400);
   end if;
   if lang is not null and lang not in ('en', 'id') then

@@ -1,5 +1,5 @@
---! Previous: sha1:b69f08698519d0acc5d5e0a64a9a303076a9bffc
---! Hash: sha1:dfec7c272d8f7f5ae62c803d613051c005ffd67c
+--! Previous: sha1:71664af47a56ce0fda19f1c3dc421f21ece9c8f0
+--! Hash: sha1:e0094387aff7455e28251c4fe0827634550d694a
 --! Message: notifications and credentials
 
 create function api.mark_notifications_read(ids uuid[] default null) returns integer
