@@ -64,6 +64,8 @@ const validRow: Record<string, () => Row> = {
   }),
   "app_private.project_secrets": () => ({ project_id: fx.projectId, credentials_encrypted: Buffer.from([1, 2, 3]) }),
   "app_private.settings": () => ({ name: "test_setting", value: "nilai" }),
+  "app_private.revoked_tokens": () => ({ jti: "11111111-1111-4111-8111-111111111111", expires_at: new Date() }),
+  "app_private.rate_limits": () => ({ action: `test_action_${Math.random().toString(36).slice(2)}`, max_count: 5, window_seconds: 60 }),
 };
 
 /** Inserts the table's valid row with `overrides`, in a transaction that is rolled back. */
@@ -392,6 +394,19 @@ check(
   },
 );
 
+check(
+  "rate_limits_max_count_positive",
+  "app_private.rate_limits",
+  { "a limit of 1": { max_count: 1 } },
+  { "a limit of 0": { max_count: 0 }, "a negative limit": { max_count: -5 } },
+);
+check(
+  "rate_limits_window_positive",
+  "app_private.rate_limits",
+  { "a one-second window": { window_seconds: 1 } },
+  { "a zero window": { window_seconds: 0 }, "a negative window": { window_seconds: -60 } },
+);
+
 describe("CHECK constraints", () => {
   test.each(checkCases)("$title", async ({ table, row, expected }) => {
     expect(await attempt(table, row)).toEqual(expected);
@@ -697,6 +712,11 @@ describe("foreign keys", () => {
     { fkey: "websocket_message_queue_connection_id_fkey", table: "api.websocket_message_queue", row: { connection_id: "no-such-socket" } },
     { fkey: "real_time_notifications_user_id_fkey", table: "api.real_time_notifications", row: { user_id: missingParent } },
     { fkey: "audit_logs_user_id_fkey", table: "api.audit_logs", row: { user_id: missingParent } },
+    {
+      fkey: "revoked_tokens_user_id_fkey",
+      table: "app_private.revoked_tokens",
+      row: { user_id: missingParent },
+    },
   ];
   test.each(orphans)("refuses a row whose parent does not exist in $table (23503 $fkey)", async ({ fkey, table, row }) => {
     expect(await attempt(table, row)).toEqual(violation("23503", fkey));
