@@ -1,5 +1,5 @@
 --! Previous: sha1:b0a76b337a712a0faa2e16b4d5ab193f7515d0c3
---! Hash: sha1:71664af47a56ce0fda19f1c3dc421f21ece9c8f0
+--! Hash: sha1:f7a7e1400d326f563445537a970e3fa792c9da9a
 --! Message: content search
 
 create function api.search_content(query text, lang text default null, "limit" integer default 10, "offset" integer default 0)
@@ -30,24 +30,32 @@ begin
   if numnode(q_id) = 0 then q_id := null; end if;
 
   -- Each branch repeats the indexed expression exactly, so the GIN indexes
-  -- posts_fts_en_idx, posts_fts_id_idx, pages_fts_en_idx, pages_fts_id_idx apply.
+  -- posts_fts_en_idx, posts_fts_id_idx, pages_fts_en_idx, pages_fts_id_idx
+  -- apply. Ranking needs each match's tsvector, which an expression index
+  -- does not store, so ranking is bounded: each branch ranks its 500 most
+  -- recent matches (a common word on a large blog matches thousands of posts,
+  -- and ranking them all costs seconds). Newer content wins ties of relevance.
   return query
   with hits as (
-    select 'post'::text as kind, p.id, ts_rank(to_tsvector('english'::regconfig, p.title || ' ' || p.content), q_en) as rank, 'english'::regconfig as cfg, q_en as q
-      from api.posts p
-     where q_en is not null and p.status = 'published' and to_tsvector('english'::regconfig, p.title || ' ' || p.content) @@ q_en
+    select 'post'::text as kind, m.id, ts_rank(to_tsvector('english'::regconfig, m.title || ' ' || m.content), q_en) as rank, 'english'::regconfig as cfg, q_en as q
+      from (select p.id, p.title, p.content from api.posts p
+             where q_en is not null and p.status = 'published' and to_tsvector('english'::regconfig, p.title || ' ' || p.content) @@ q_en
+             order by p.published_at desc limit 500) m
     union all
-    select 'post', p.id, ts_rank(to_tsvector('indonesian'::regconfig, p.title || ' ' || p.content), q_id), 'indonesian'::regconfig, q_id
-      from api.posts p
-     where q_id is not null and p.status = 'published' and to_tsvector('indonesian'::regconfig, p.title || ' ' || p.content) @@ q_id
+    select 'post', m.id, ts_rank(to_tsvector('indonesian'::regconfig, m.title || ' ' || m.content), q_id), 'indonesian'::regconfig, q_id
+      from (select p.id, p.title, p.content from api.posts p
+             where q_id is not null and p.status = 'published' and to_tsvector('indonesian'::regconfig, p.title || ' ' || p.content) @@ q_id
+             order by p.published_at desc limit 500) m
     union all
-    select 'page', g.id, ts_rank(to_tsvector('english'::regconfig, g.title || ' ' || g.content), q_en), 'english'::regconfig, q_en
-      from api.pages g
-     where q_en is not null and to_tsvector('english'::regconfig, g.title || ' ' || g.content) @@ q_en
+    select 'page', m.id, ts_rank(to_tsvector('english'::regconfig, m.title || ' ' || m.content), q_en), 'english'::regconfig, q_en
+      from (select g.id, g.title, g.content from api.pages g
+             where q_en is not null and to_tsvector('english'::regconfig, g.title || ' ' || g.content) @@ q_en
+             order by g.updated_at desc limit 500) m
     union all
-    select 'page', g.id, ts_rank(to_tsvector('indonesian'::regconfig, g.title || ' ' || g.content), q_id), 'indonesian'::regconfig, q_id
-      from api.pages g
-     where q_id is not null and to_tsvector('indonesian'::regconfig, g.title || ' ' || g.content) @@ q_id
+    select 'page', m.id, ts_rank(to_tsvector('indonesian'::regconfig, m.title || ' ' || m.content), q_id), 'indonesian'::regconfig, q_id
+      from (select g.id, g.title, g.content from api.pages g
+             where q_id is not null and to_tsvector('indonesian'::regconfig, g.title || ' ' || g.content) @@ q_id
+             order by g.updated_at desc limit 500) m
   ),
   best as (
     -- An item found in both languages counts once, with its better rank.
@@ -69,5 +77,5 @@ begin
 end;
 $$;
 comment on function api.search_content(text, text, integer, integer) is
-  E'Full-text search over published posts and pages, English (lang=en), Indonesian (lang=id) or both (lang omitted, best rank of either); web-search syntax ("quoted phrases", -exclusions, or); ranked, with <mark>-highlighted snippets. A query of only stop words or punctuation returns nothing. Anonymous callers allowed. Errors: INVALID_QUERY, INVALID_LANGUAGE, INVALID_PAGINATION (400).';
+  E'Full-text search over published posts and pages, English (lang=en), Indonesian (lang=id) or both (lang omitted, best rank of either); web-search syntax ("quoted phrases", -exclusions, or); ranked (among the 500 most recent matches per language and kind), with <mark>-highlighted snippets. A query of only stop words or punctuation returns nothing. Anonymous callers allowed. Errors: INVALID_QUERY, INVALID_LANGUAGE, INVALID_PAGINATION (400).';
 grant execute on function api.search_content(text, text, integer, integer) to web_anon, app_client, app_admin;

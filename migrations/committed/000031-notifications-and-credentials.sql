@@ -1,5 +1,5 @@
---! Previous: sha1:71664af47a56ce0fda19f1c3dc421f21ece9c8f0
---! Hash: sha1:e0094387aff7455e28251c4fe0827634550d694a
+--! Previous: sha1:f7a7e1400d326f563445537a970e3fa792c9da9a
+--! Hash: sha1:96b76a057bdbc98f0c558fc699f00e05f5df0d74
 --! Message: notifications and credentials
 
 create function api.mark_notifications_read(ids uuid[] default null) returns integer
