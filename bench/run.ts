@@ -16,7 +16,6 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import net from "node:net";
 import autocannon from "autocannon";
 import { Client } from "pg";
 import { configureDatabase } from "../db/boot-settings";
@@ -24,6 +23,7 @@ import { startEmbeddedPostgres, temporaryDataDir, type EmbeddedServer } from "..
 import { migrate } from "../db/migrations";
 import { startPostgrest, type PostgrestServer } from "../db/postgrest";
 import { seed } from "../db/seed";
+import { freePort } from "../db/ports";
 import { generateData } from "./generate-data";
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -43,17 +43,6 @@ type Scenario = {
 
 type HttpResult = { rps: number; p50: number; p99: number; non2xx: number; errors: number };
 type SqlResult = { p50: number; p99: number };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 async function measureHttp(url: string, token: string | undefined): Promise<HttpResult> {
   const result = await autocannon({

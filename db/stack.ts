@@ -12,7 +12,6 @@
  * cleanly (a checkpoint, no crash recovery on the next start).
  */
 import path from "node:path";
-import net from "node:net";
 import { Client } from "pg";
 import { ConfigError, readConfig, type StackConfig } from "./config";
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedServer } from "./embedded-postgres";
@@ -21,6 +20,7 @@ import { PostgrestError, startPostgrest, type PostgrestServer } from "./postgres
 import { configureDatabase } from "./boot-settings";
 import { loadOrCreateSecrets, type StackSecrets } from "./secrets";
 import { seed } from "./seed";
+import { portIsFree } from "./ports";
 import type { Runner } from "graphile-worker";
 import { startWorker, taskList } from "../worker/runner";
 
@@ -30,14 +30,6 @@ type Running = { postgres?: EmbeddedServer; postgrest?: PostgrestServer; worker?
 
 function log(message: string): void {
   process.stdout.write(`[jasaweb] ${message}\n`);
-}
-
-function portIsFree(port: number, host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
 }
 
 async function ensureDatabase(server: EmbeddedServer, name: string): Promise<void> {

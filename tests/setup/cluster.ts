@@ -5,12 +5,14 @@
  * variables set here, before jest starts its workers.
  */
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { Client } from "pg";
 import { configureDatabase } from "../../db/boot-settings";
 import { startEmbeddedPostgres, temporaryDataDir, type EmbeddedServer } from "../../db/embedded-postgres";
 import { migrate } from "../../db/migrations";
+import { freePort } from "../../db/ports";
+
+export { freePort };
 
 export const TEST_AUTHENTICATOR_PASSWORD = "authenticator-test-password";
 export const TEST_JWT_SECRET = "test-jwt-secret-that-is-long-enough-0123456789";
@@ -22,17 +24,6 @@ export function databaseUrl(adminUrl: string, database: string): string {
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
   return url.toString();
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 export async function startTestCluster(): Promise<TestCluster> {
