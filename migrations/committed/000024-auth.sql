@@ -1,5 +1,5 @@
 --! Previous: sha1:d7a6852bf9f29895f93ef9db11532bbb5fba17f2
---! Hash: sha1:ba8d9d4253edd73a5fd9bfad97331a6ad6d0fbee
+--! Hash: sha1:a4c98cd3403bfa7be3022e218c254dcab059ed0f
 --! Message: auth
 
 alter table api.users add column email_verified boolean not null default false;
@@ -211,10 +211,14 @@ create function app_hidden.pre_request() returns void
   set search_path to pg_catalog, pg_temp
 as $$
 declare
-  claims jsonb := app_hidden.jwt_claims();
+  -- Runs on every request: the claims are parsed once and the account and
+  -- the revocation list are read in one indexed query.
+  claims jsonb := coalesce(nullif(current_setting('request.jwt.claims', true), '')::jsonb, '{}'::jsonb);
   token_role text := claims ->> 'role';
-  user_id uuid;
+  token_sub text := claims ->> 'sub';
+  token_jti text := claims ->> 'jti';
   user_role api.user_role;
+  revoked boolean;
 begin
   -- Anonymous requests carry {"role": "web_anon"} (PostgREST's anon role).
   if token_role is null or token_role = 'web_anon' then
@@ -223,19 +227,20 @@ begin
   if token_role not in ('app_client', 'app_admin') then
     perform app_hidden.raise_error('TOKEN_INVALID', 'This token''s role is not accepted.', 401);
   end if;
-  user_id := app_hidden.current_user_id();
-  if user_id is null then
+  if token_sub is null or token_sub !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
     perform app_hidden.raise_error('TOKEN_INVALID', 'This token names no user.', 401);
   end if;
-  if coalesce(claims ->> 'jti', '') !~* '^[0-9a-f-]{36}$' then
+  if token_jti is null or token_jti !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
     perform app_hidden.raise_error('TOKEN_INVALID', 'This token has no id.', 401);
   end if;
-  if exists (select 1 from app_private.revoked_tokens where jti = (claims ->> 'jti')::uuid) then
-    perform app_hidden.raise_error('TOKEN_REVOKED', 'This token was signed out; sign in again.', 401);
-  end if;
-  select role into user_role from api.users where id = user_id;
+  select u.role, exists (select 1 from app_private.revoked_tokens r where r.jti = token_jti::uuid)
+    into user_role, revoked
+    from api.users u where u.id = token_sub::uuid;
   if not found then
     perform app_hidden.raise_error('TOKEN_INVALID', 'The account of this token no longer exists.', 401);
+  end if;
+  if revoked then
+    perform app_hidden.raise_error('TOKEN_REVOKED', 'This token was signed out; sign in again.', 401);
   end if;
   if (user_role = 'admin') <> (token_role = 'app_admin') then
     perform app_hidden.raise_error('TOKEN_INVALID', 'The account''s role changed; sign in again.', 401);

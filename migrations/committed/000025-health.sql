@@ -1,5 +1,5 @@
---! Previous: sha1:ba8d9d4253edd73a5fd9bfad97331a6ad6d0fbee
---! Hash: sha1:674f9c60f823eaa3d68f5a21982d670453622388
+--! Previous: sha1:a4c98cd3403bfa7be3022e218c254dcab059ed0f
+--! Hash: sha1:821d012184535dad77dad71224645426d87ac74c
 --! Message: health
 
 create function api.health() returns json

@@ -1,5 +1,5 @@
---! Previous: sha1:674f9c60f823eaa3d68f5a21982d670453622388
---! Hash: sha1:b8082380ff7920ae59a0522c8d936cbf9ad09aa9
+--! Previous: sha1:821d012184535dad77dad71224645426d87ac74c
+--! Hash: sha1:c19e0e08a418f1176e319d9ea7d01e8e62d0a3fd
 --! Message: api grants and policies
 
 -- Who may do what through the API (README, "Access: who may do what", is the same matrix as

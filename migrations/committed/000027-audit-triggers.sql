@@ -1,5 +1,5 @@
---! Previous: sha1:b8082380ff7920ae59a0522c8d936cbf9ad09aa9
---! Hash: sha1:4fd194b3a540f59a541ea67a6fe8e969f4571e60
+--! Previous: sha1:c19e0e08a418f1176e319d9ea7d01e8e62d0a3fd
+--! Hash: sha1:9e02182b33c4919b01289cd610d6bff9104a4883
 --! Message: audit triggers
 
 -- The audit trail of every business table, written by one generic trigger

@@ -1,5 +1,5 @@
---! Previous: sha1:4fd194b3a540f59a541ea67a6fe8e969f4571e60
---! Hash: sha1:da2c9cc288f1f450152e3188b00b6e5beecefaa1
+--! Previous: sha1:9e02182b33c4919b01289cd610d6bff9104a4883
+--! Hash: sha1:5903709cca450386ba33e8d06f597725b0fb85a8
 --! Message: project lifecycle
 
 create function app_private.tg_projects__check_status_transition() returns trigger

@@ -1,5 +1,5 @@
---! Previous: sha1:da2c9cc288f1f450152e3188b00b6e5beecefaa1
---! Hash: sha1:b0a76b337a712a0faa2e16b4d5ab193f7515d0c3
+--! Previous: sha1:5903709cca450386ba33e8d06f597725b0fb85a8
+--! Hash: sha1:21c38e1072e88f3509164ee284448a7602564c36
 --! Message: admin reporting
 
 -- Reporting months and days are Jakarta's (WIB, UTC+7): an invoice paid at

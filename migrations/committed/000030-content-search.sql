@@ -1,5 +1,5 @@
---! Previous: sha1:b0a76b337a712a0faa2e16b4d5ab193f7515d0c3
---! Hash: sha1:f7a7e1400d326f563445537a970e3fa792c9da9a
+--! Previous: sha1:21c38e1072e88f3509164ee284448a7602564c36
+--! Hash: sha1:ff1b1498e36f641afa643d9bd548dcc401f1ccf3
 --! Message: content search
 
 create function api.search_content(query text, lang text default null, "limit" integer default 10, "offset" integer default 0)

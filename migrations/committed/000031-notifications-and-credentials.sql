@@ -1,5 +1,5 @@
---! Previous: sha1:f7a7e1400d326f563445537a970e3fa792c9da9a
---! Hash: sha1:96b76a057bdbc98f0c558fc699f00e05f5df0d74
+--! Previous: sha1:ff1b1498e36f641afa643d9bd548dcc401f1ccf3
+--! Hash: sha1:a3a6459b44f536017740a999285344e4b49b75fb
 --! Message: notifications and credentials
 
 create function api.mark_notifications_read(ids uuid[] default null) returns integer
