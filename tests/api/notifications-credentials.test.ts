@@ -2,11 +2,9 @@
  * A client's notifications (they may only mark them read) and a project's
  * access credentials (encrypted at rest, readable by the owner and admins).
  */
-import { Client } from "pg";
-import { seed } from "../../db/seed";
 import { startApi, type TestApi } from "../helpers/api";
 import { createAdmin, registerClient, type SignedIn } from "../helpers/auth";
-import { createMigratedDatabase, type TestDatabase } from "../helpers/database";
+import { createSeededDatabase, type TestDatabase } from "../helpers/database";
 
 let db: TestDatabase;
 let api: TestApi;
@@ -18,11 +16,7 @@ const rpc = (name: string, body: unknown, token?: string) =>
   api.request(`/rpc/${name}`, { method: "POST", body: JSON.stringify(body), token });
 
 beforeAll(async () => {
-  db = await createMigratedDatabase();
-  const client = new Client({ connectionString: db.url });
-  await client.connect();
-  await seed(client, { adminEmail: "admin@jasaweb.id", adminPassword: "admin-password-1" });
-  await client.end();
+  db = await createSeededDatabase();
   api = await startApi(db);
   [alice, bob] = [await registerClient(api), await registerClient(api)];
   admin = await createAdmin(api, db);

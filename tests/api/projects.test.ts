@@ -3,11 +3,9 @@
  * PostgREST: create_project, cancel_project, set_project_status, the status
  * trigger that covers every path, and the per-user limit on orders.
  */
-import { Client } from "pg";
-import { seed } from "../../db/seed";
 import { startApi, type TestApi } from "../helpers/api";
 import { createAdmin, registerClient, type SignedIn } from "../helpers/auth";
-import { createMigratedDatabase, type TestDatabase } from "../helpers/database";
+import { createSeededDatabase, type TestDatabase } from "../helpers/database";
 
 let db: TestDatabase;
 let api: TestApi;
@@ -29,11 +27,7 @@ async function order(who: SignedIn, type = "company", name = "Situs Baru"): Prom
 const count = async (table: string) => Number((await db.query<{ n: string }>(`select count(*) as n from api.${table}`))[0]!.n);
 
 beforeAll(async () => {
-  db = await createMigratedDatabase();
-  const client = new Client({ connectionString: db.url });
-  await client.connect();
-  await seed(client, { adminEmail: "admin@jasaweb.id", adminPassword: "admin-password-1" });
-  await client.end();
+  db = await createSeededDatabase();
   api = await startApi(db);
   [alice, bob] = [await registerClient(api), await registerClient(api)];
   admin = await createAdmin(api, db);

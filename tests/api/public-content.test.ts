@@ -3,20 +3,14 @@
  * (templates, active pricing plans, active FAQs, published posts, pages) and
  * nothing else.
  */
-import { Client } from "pg";
-import { seed } from "../../db/seed";
 import { startApi, type TestApi } from "../helpers/api";
-import { createMigratedDatabase, type TestDatabase } from "../helpers/database";
+import { createSeededDatabase, type TestDatabase } from "../helpers/database";
 
 let db: TestDatabase;
 let api: TestApi;
 
 beforeAll(async () => {
-  db = await createMigratedDatabase();
-  const client = new Client({ connectionString: db.url });
-  await client.connect();
-  await seed(client, { adminEmail: "admin@jasaweb.id", adminPassword: "admin-password-1" });
-  await client.end();
+  db = await createSeededDatabase();
   await db.query(`insert into api.pricing_plans (identifier, name, price, description, is_active)
                   values ('legacy', 'Paket Lama', 1000000, 'Tidak dijual lagi', false)`);
   await db.query(`insert into api.faqs (question, answer, is_active) values ('Pertanyaan lama?', 'Jawaban lama', false)`);

@@ -5,11 +5,9 @@
  * PostgREST's PGRST202 / PGRST102 / 22P02 / 22008), never a 500, and leaves
  * the database exactly as it was.
  */
-import { Client } from "pg";
-import { seed } from "../../db/seed";
 import { startApi, type TestApi } from "../helpers/api";
 import { createAdmin, registerClient, type SignedIn } from "../helpers/auth";
-import { createMigratedDatabase, type TestDatabase } from "../helpers/database";
+import { createSeededDatabase, type TestDatabase } from "../helpers/database";
 
 let db: TestDatabase;
 let api: TestApi;
@@ -41,11 +39,7 @@ async function snapshot(): Promise<Record<string, number>> {
 }
 
 beforeAll(async () => {
-  db = await createMigratedDatabase();
-  const pg = new Client({ connectionString: db.url });
-  await pg.connect();
-  await seed(pg, { adminEmail: "admin@jasaweb.id", adminPassword: "admin-password-1" });
-  await pg.end();
+  db = await createSeededDatabase();
   api = await startApi(db);
   client = await registerClient(api);
   admin = await createAdmin(api, db);

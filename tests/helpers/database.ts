@@ -4,6 +4,7 @@
  */
 import crypto from "node:crypto";
 import { Client, Pool, type QueryResultRow } from "pg";
+import { seed } from "../../db/seed";
 import { databaseUrl } from "../setup/cluster";
 
 export type TestDatabase = {
@@ -83,4 +84,17 @@ export async function inRolledBackTransaction<T>(db: TestDatabase, fn: (client: 
     await client.query("rollback").catch(() => undefined);
     client.release();
   }
+}
+
+/** A migrated database with the demo content and admin of `npm start` (admin@jasaweb.id / admin-password-1). */
+export async function createSeededDatabase(): Promise<TestDatabase> {
+  const db = await createMigratedDatabase();
+  const client = new Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    await seed(client, { adminEmail: "admin@jasaweb.id", adminPassword: "admin-password-1" });
+  } finally {
+    await client.end();
+  }
+  return db;
 }
