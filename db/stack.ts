@@ -110,7 +110,13 @@ async function start(config: StackConfig, secrets: StackSecrets, running: Runnin
     onLog: (line) => process.stderr.write(`[postgrest] ${line}`),
   });
 
-  running.worker = await startWorker(ownerUrl);
+  const worker = await startWorker(ownerUrl);
+  running.worker = worker;
+  // A worker that fails stops its jobs, not the API: say why and keep serving.
+  worker.promise.catch((error: unknown) => {
+    if (running.worker === worker) running.worker = undefined;
+    process.stderr.write(`[jasaweb] the worker stopped: ${(error as Error)?.stack ?? String(error)}\n`);
+  });
 
   const dbShown = new URL(ownerUrl);
   if (dbShown.password) dbShown.password = "****";
@@ -122,13 +128,28 @@ async function start(config: StackConfig, secrets: StackSecrets, running: Runnin
   log("press Ctrl-C to stop");
 }
 
-async function stop(running: Running): Promise<void> {
-  await running.worker?.stop();
+/**
+ * Stops what runs, in order. A part that fails to stop is reported and the
+ * next one is still stopped: PostgreSQL must always get its clean shutdown.
+ * Returns false if any part failed.
+ */
+async function stop(running: Running): Promise<boolean> {
+  let clean = true;
+  const attempt = async (name: string, fn: (() => Promise<void>) | undefined) => {
+    try {
+      await fn?.();
+    } catch (error) {
+      clean = false;
+      process.stderr.write(`[jasaweb] stopping ${name} failed: ${(error as Error).stack ?? String(error)}\n`);
+    }
+  };
+  await attempt("the worker", running.worker && (() => running.worker!.stop()));
   running.worker = undefined;
-  await running.postgrest?.stop();
+  await attempt("PostgREST", running.postgrest?.stop);
   running.postgrest = undefined;
-  await running.postgres?.stop();
+  await attempt("PostgreSQL", running.postgres?.stop);
   running.postgres = undefined;
+  return clean;
 }
 
 async function main(): Promise<void> {
@@ -138,10 +159,14 @@ async function main(): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     log(`${signal}: stopping`);
-    await stop(running);
-    log("stopped cleanly");
-    process.exit(0);
+    const clean = await stop(running);
+    log(clean ? "stopped cleanly" : "stopped, with the errors above");
+    process.exit(clean ? 0 : 1);
   };
+  // Whatever goes wrong later is reported with its cause before the exit.
+  process.on("unhandledRejection", (reason) => {
+    process.stderr.write(`[jasaweb] unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
+  });
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGHUP", () => void shutdown("SIGHUP"));

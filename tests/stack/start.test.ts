@@ -105,7 +105,8 @@ describe("npm start", () => {
 
     expect(postgresAlive(dataDir)).toBe(true);
     first.child.kill("SIGTERM");
-    expect(await first.exit).toBe(0);
+    const code = await first.exit;
+    expect({ code, output: first.output() }).toEqual({ code: 0, output: expect.stringContaining("stopped cleanly") });
     expect(first.output()).toContain("stopped cleanly");
     expect(postgresAlive(dataDir)).toBe(false);
     await expect(fetch(`${api}/`)).rejects.toThrow();
@@ -128,7 +129,8 @@ describe("npm start", () => {
     expect(clash.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
 
     second.child.kill("SIGINT");
-    expect(await second.exit).toBe(0);
+    const code = await second.exit;
+    expect({ code, output: second.output() }).toEqual({ code: 0, output: expect.stringContaining("stopped cleanly") });
     expect(postgresAlive(dataDir)).toBe(false);
   });
 
