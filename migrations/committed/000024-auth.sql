@@ -1,5 +1,5 @@
 --! Previous: sha1:d7a6852bf9f29895f93ef9db11532bbb5fba17f2
---! Hash: sha1:a4c98cd3403bfa7be3022e218c254dcab059ed0f
+--! Hash: sha1:66dd1f4ad1cfc2312308166438ab70b573f5026c
 --! Message: auth
 
 alter table api.users add column email_verified boolean not null default false;
@@ -255,6 +255,21 @@ grant execute on function app_hidden.pre_request() to web_anon, app_client, app_
 grant execute on function api.register(text, text, text, text), api.login(text, text) to web_anon, app_client, app_admin;
 grant execute on function api.logout(), api.me() to app_client, app_admin;
 
+create function app_private.require_admin() returns void
+  language plpgsql stable
+  set search_path to pg_catalog, pg_temp
+as $$
+begin
+  if app_hidden.current_user_id() is null then
+    perform app_hidden.raise_error('NOT_AUTHENTICATED', 'Sign in first.', 401);
+  end if;
+  if not app_hidden.current_user_is_admin() then
+    perform app_hidden.raise_error('FORBIDDEN', 'Only admins may do this.', 403);
+  end if;
+end;
+$$;
+comment on function app_private.require_admin() is E'NOT_AUTHENTICATED (401) or FORBIDDEN (403) unless the caller is an admin.';
+
 create function api.set_user_role(user_id uuid, role text) returns api.users
   language plpgsql volatile security definer
   set search_path to pg_catalog, pg_temp
@@ -262,9 +277,7 @@ as $$
 declare
   target api.users;
 begin
-  if not app_hidden.current_user_is_admin() then
-    perform app_hidden.raise_error('FORBIDDEN', 'Only admins change roles.', 403);
-  end if;
+  perform app_private.require_admin();
   perform app_private.enforce_user_rate_limit('admin_action');
   if role is null or role not in ('admin', 'client') then
     perform app_hidden.raise_error('INVALID_ROLE', 'The role must be admin or client.', 400);

@@ -1,5 +1,5 @@
---! Previous: sha1:a4c98cd3403bfa7be3022e218c254dcab059ed0f
---! Hash: sha1:821d012184535dad77dad71224645426d87ac74c
+--! Previous: sha1:66dd1f4ad1cfc2312308166438ab70b573f5026c
+--! Hash: sha1:ee80c54e90dd7f3cbdd785e3f1bf7602bd14d223
 --! Message: health
 
 create function api.health() returns json

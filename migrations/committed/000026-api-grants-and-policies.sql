@@ -1,5 +1,5 @@
---! Previous: sha1:821d012184535dad77dad71224645426d87ac74c
---! Hash: sha1:c19e0e08a418f1176e319d9ea7d01e8e62d0a3fd
+--! Previous: sha1:ee80c54e90dd7f3cbdd785e3f1bf7602bd14d223
+--! Hash: sha1:18917bbf0added25ca29096eda335250bbd1fa08
 --! Message: api grants and policies
 
 -- Who may do what through the API (README, "Access: who may do what", is the same matrix as

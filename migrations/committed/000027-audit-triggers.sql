@@ -1,5 +1,5 @@
---! Previous: sha1:c19e0e08a418f1176e319d9ea7d01e8e62d0a3fd
---! Hash: sha1:9e02182b33c4919b01289cd610d6bff9104a4883
+--! Previous: sha1:18917bbf0added25ca29096eda335250bbd1fa08
+--! Hash: sha1:fd528f25aa4247f285f9ab4274855dcd0c116ca3
 --! Message: audit triggers
 
 -- The audit trail of every business table, written by one generic trigger

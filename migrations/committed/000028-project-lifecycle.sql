@@ -1,5 +1,5 @@
---! Previous: sha1:9e02182b33c4919b01289cd610d6bff9104a4883
---! Hash: sha1:5903709cca450386ba33e8d06f597725b0fb85a8
+--! Previous: sha1:fd528f25aa4247f285f9ab4274855dcd0c116ca3
+--! Hash: sha1:aed6e181dfe13490b9c7e488d33b85ab66f63ee2
 --! Message: project lifecycle
 
 create function app_private.tg_projects__check_status_transition() returns trigger
@@ -115,9 +115,7 @@ as $$
 declare
   p api.projects;
 begin
-  if not app_hidden.current_user_is_admin() then
-    perform app_hidden.raise_error('FORBIDDEN', 'Only admins move projects along their life cycle.', 403);
-  end if;
+  perform app_private.require_admin();
   perform app_private.enforce_user_rate_limit('admin_action');
   if status is null or status not in ('pending_payment', 'in_progress', 'review', 'completed') then
     perform app_hidden.raise_error('INVALID_STATUS', 'The status must be pending_payment, in_progress, review or completed.', 400);

@@ -1,24 +1,9 @@
---! Previous: sha1:5903709cca450386ba33e8d06f597725b0fb85a8
---! Hash: sha1:21c38e1072e88f3509164ee284448a7602564c36
+--! Previous: sha1:aed6e181dfe13490b9c7e488d33b85ab66f63ee2
+--! Hash: sha1:9aac643ced34b4dd0ff2824a1a41da3b76cd2ffa
 --! Message: admin reporting
 
 -- Reporting months and days are Jakarta's (WIB, UTC+7): an invoice paid at
 -- 23:30 on the 31st in Jakarta belongs to that month, not the next.
-
-create function app_private.require_admin() returns void
-  language plpgsql stable
-  set search_path to pg_catalog, pg_temp
-as $$
-begin
-  if app_hidden.current_user_id() is null then
-    perform app_hidden.raise_error('NOT_AUTHENTICATED', 'Sign in first.', 401);
-  end if;
-  if not app_hidden.current_user_is_admin() then
-    perform app_hidden.raise_error('FORBIDDEN', 'Only admins may do this.', 403);
-  end if;
-end;
-$$;
-comment on function app_private.require_admin() is E'NOT_AUTHENTICATED (401) or FORBIDDEN (403) unless the caller is an admin.';
 
 create function api.admin_dashboard() returns json
   language plpgsql stable security definer

@@ -1,5 +1,5 @@
---! Previous: sha1:21c38e1072e88f3509164ee284448a7602564c36
---! Hash: sha1:ff1b1498e36f641afa643d9bd548dcc401f1ccf3
+--! Previous: sha1:9aac643ced34b4dd0ff2824a1a41da3b76cd2ffa
+--! Hash: sha1:dbcfe403cbfcdeceb5dfbf3ede146004d979609d
 --! Message: content search
 
 create function api.search_content(query text, lang text default null, "limit" integer default 10, "offset" integer default 0)

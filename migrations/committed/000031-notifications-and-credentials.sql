@@ -1,5 +1,5 @@
---! Previous: sha1:ff1b1498e36f641afa643d9bd548dcc401f1ccf3
---! Hash: sha1:a3a6459b44f536017740a999285344e4b49b75fb
+--! Previous: sha1:dbcfe403cbfcdeceb5dfbf3ede146004d979609d
+--! Hash: sha1:a3bb4f73f558cae1f6b23413e86443b75d2d4c02
 --! Message: notifications and credentials
 
 create function api.mark_notifications_read(ids uuid[] default null) returns integer

@@ -1,4 +1,5 @@
 drop function api.set_user_role(uuid, text);
+drop function app_private.require_admin();
 drop function app_hidden.pre_request();
 drop function api.me();
 drop function api.logout();

@@ -1,3 +1,2 @@
 drop function api.bi_revenue(date, date, text);
 drop function api.admin_dashboard();
-drop function app_private.require_admin();
