@@ -7,6 +7,9 @@ import { z } from "zod";
 
 export const projectRoot = path.resolve(__dirname, "..");
 
+/** The database of the embedded server that npm start creates and uses. */
+export const EMBEDDED_DATABASE = "jasaweb";
+
 const port = z.coerce.number().int().min(1).max(65535);
 
 const envSchema = z.object({

@@ -13,7 +13,7 @@
  */
 import path from "node:path";
 import { Client } from "pg";
-import { ConfigError, readConfig, type StackConfig } from "./config";
+import { ConfigError, EMBEDDED_DATABASE, readConfig, type StackConfig } from "./config";
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedServer } from "./embedded-postgres";
 import { MigrationError, migrate } from "./migrations";
 import { PostgrestError, startPostgrest, type PostgrestServer } from "./postgrest";
@@ -24,7 +24,6 @@ import { portIsFree } from "./ports";
 import type { Runner } from "graphile-worker";
 import { startWorker, taskList } from "../worker/runner";
 
-const EMBEDDED_DATABASE = "jasaweb";
 
 type Running = { postgres?: EmbeddedServer; postgrest?: PostgrestServer; worker?: Runner };
 

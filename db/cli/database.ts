@@ -6,11 +6,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Client } from "pg";
-import { readConfig } from "../config";
+import { EMBEDDED_DATABASE, readConfig } from "../config";
 import { startEmbeddedPostgres } from "../embedded-postgres";
 import { loadOrCreateSecrets } from "../secrets";
-
-export const EMBEDDED_DATABASE = "jasaweb";
 
 async function reachable(url: string): Promise<boolean> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 2_000 });

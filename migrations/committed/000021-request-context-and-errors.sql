@@ -1,5 +1,5 @@
 --! Previous: sha1:ff28055d9b8708d327f0cca3ef757c2d0d0b758a
---! Hash: sha1:1d4a6e2c0757899357452d8e4a827564b4a90b1c
+--! Hash: sha1:664d4734fb690273d6e7326c4c0ffa65b7d0585d
 --! Message: request context and errors
 
 -- Functions the API roles must be able to execute (from RLS policies, the
@@ -73,5 +73,20 @@ end;
 $$;
 comment on function app_hidden.raise_error(text, text, integer, text, text) is
   E'Aborts the request with HTTP status http_status and body {code, message, details, hint}. The codes are listed in the README (Errors).';
+
+create function app_hidden.require_user_id() returns uuid
+  language plpgsql stable
+  set search_path to pg_catalog, pg_temp
+as $$
+declare
+  user_id uuid := app_hidden.current_user_id();
+begin
+  if user_id is null then
+    perform app_hidden.raise_error('NOT_AUTHENTICATED', 'Sign in first.', 401);
+  end if;
+  return user_id;
+end;
+$$;
+comment on function app_hidden.require_user_id() is E'The signed-in user''s id, or NOT_AUTHENTICATED (401): the first line of every function that needs a caller.';
 
 grant execute on all functions in schema app_hidden to web_anon, app_client, app_admin, app_worker;

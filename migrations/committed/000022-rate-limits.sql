@@ -1,5 +1,5 @@
---! Previous: sha1:1d4a6e2c0757899357452d8e4a827564b4a90b1c
---! Hash: sha1:5813007b4e6a2cfa8e1c9060ec9f6d1e879c129b
+--! Previous: sha1:664d4734fb690273d6e7326c4c0ffa65b7d0585d
+--! Hash: sha1:a3e4b10cc360a043e1e7a5468d46fb65f7b0098b
 --! Message: rate limits
 
 create table app_private.rate_limits (
@@ -65,11 +65,8 @@ create function app_private.enforce_user_rate_limit(action_name text) returns vo
   set search_path to pg_catalog, pg_temp
 as $$
 declare
-  user_id uuid := app_hidden.current_user_id();
+  user_id uuid := app_hidden.require_user_id();
 begin
-  if user_id is null then
-    perform app_hidden.raise_error('NOT_AUTHENTICATED', 'Sign in first.', 401);
-  end if;
   if app_private.rate_limit_exceeded(action_name, user_id::text) then
     perform app_hidden.raise_error('RATE_LIMITED', format('Too many %s requests; try again later.', action_name), 429);
   end if;

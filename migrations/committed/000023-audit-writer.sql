@@ -1,5 +1,5 @@
---! Previous: sha1:5813007b4e6a2cfa8e1c9060ec9f6d1e879c129b
---! Hash: sha1:d7a6852bf9f29895f93ef9db11532bbb5fba17f2
+--! Previous: sha1:a3e4b10cc360a043e1e7a5468d46fb65f7b0098b
+--! Hash: sha1:6e4a0fecd605547fa227b0171b7477cab5f702d7
 --! Message: audit writer
 
 create function app_private.redact_secrets(doc jsonb) returns jsonb

@@ -1,5 +1,5 @@
---! Previous: sha1:d7a6852bf9f29895f93ef9db11532bbb5fba17f2
---! Hash: sha1:66dd1f4ad1cfc2312308166438ab70b573f5026c
+--! Previous: sha1:6e4a0fecd605547fa227b0171b7477cab5f702d7
+--! Hash: sha1:24b6628c10234e82357193e59c9f51dace7f5f17
 --! Message: auth
 
 alter table api.users add column email_verified boolean not null default false;
@@ -176,7 +176,8 @@ declare
   claims jsonb := app_hidden.jwt_claims();
   token_id uuid;
 begin
-  if app_hidden.current_user_id() is null or coalesce(claims ->> 'jti', '') !~* '^[0-9a-f-]{36}$' then
+  perform app_hidden.require_user_id();
+  if coalesce(claims ->> 'jti', '') !~* '^[0-9a-f-]{36}$' then
     perform app_hidden.raise_error('NOT_AUTHENTICATED', 'Sign in first.', 401);
   end if;
   token_id := (claims ->> 'jti')::uuid;
@@ -197,9 +198,7 @@ as $$
 declare
   u api.users;
 begin
-  if app_hidden.current_user_id() is null then
-    perform app_hidden.raise_error('NOT_AUTHENTICATED', 'Sign in first.', 401);
-  end if;
+  perform app_hidden.require_user_id();
   select * into u from api.users where id = app_hidden.current_user_id();
   return u;
 end;
@@ -260,9 +259,7 @@ create function app_private.require_admin() returns void
   set search_path to pg_catalog, pg_temp
 as $$
 begin
-  if app_hidden.current_user_id() is null then
-    perform app_hidden.raise_error('NOT_AUTHENTICATED', 'Sign in first.', 401);
-  end if;
+  perform app_hidden.require_user_id();
   if not app_hidden.current_user_is_admin() then
     perform app_hidden.raise_error('FORBIDDEN', 'Only admins may do this.', 403);
   end if;

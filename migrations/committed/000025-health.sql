@@ -1,5 +1,5 @@
---! Previous: sha1:66dd1f4ad1cfc2312308166438ab70b573f5026c
---! Hash: sha1:ee80c54e90dd7f3cbdd785e3f1bf7602bd14d223
+--! Previous: sha1:24b6628c10234e82357193e59c9f51dace7f5f17
+--! Hash: sha1:c99a06a47356efa16e6e5bdb7ff1d087da286fde
 --! Message: health
 
 create function api.health() returns json

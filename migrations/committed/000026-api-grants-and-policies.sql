@@ -1,5 +1,5 @@
---! Previous: sha1:ee80c54e90dd7f3cbdd785e3f1bf7602bd14d223
---! Hash: sha1:18917bbf0added25ca29096eda335250bbd1fa08
+--! Previous: sha1:c99a06a47356efa16e6e5bdb7ff1d087da286fde
+--! Hash: sha1:c67ca6db5e0757fe2989c6d7b2227a758d12c842
 --! Message: api grants and policies
 
 -- Who may do what through the API (README, "Access: who may do what", is the same matrix as

@@ -1,5 +1,5 @@
---! Previous: sha1:18917bbf0added25ca29096eda335250bbd1fa08
---! Hash: sha1:fd528f25aa4247f285f9ab4274855dcd0c116ca3
+--! Previous: sha1:c67ca6db5e0757fe2989c6d7b2227a758d12c842
+--! Hash: sha1:b7297da9c9613d82ea57349093686fab367cf336
 --! Message: audit triggers
 
 -- The audit trail of every business table, written by one generic trigger

@@ -1,5 +1,5 @@
---! Previous: sha1:fd528f25aa4247f285f9ab4274855dcd0c116ca3
---! Hash: sha1:aed6e181dfe13490b9c7e488d33b85ab66f63ee2
+--! Previous: sha1:b7297da9c9613d82ea57349093686fab367cf336
+--! Hash: sha1:def505c9a14a45ea8a0d5e3975b98a0c967c392e
 --! Message: project lifecycle
 
 create function app_private.tg_projects__check_status_transition() returns trigger
@@ -38,9 +38,7 @@ as $$
 declare
   p api.projects;
 begin
-  if app_hidden.current_user_id() is null then
-    perform app_hidden.raise_error('NOT_AUTHENTICATED', 'Sign in first.', 401);
-  end if;
+  perform app_hidden.require_user_id();
   if project_id is null then
     perform app_hidden.raise_error('INVALID_INPUT', 'project_id is required.', 400);
   end if;
@@ -65,9 +63,7 @@ declare
   new_project api.projects;
   new_invoice api.invoices;
 begin
-  if app_hidden.current_user_id() is null then
-    perform app_hidden.raise_error('NOT_AUTHENTICATED', 'Sign in first.', 401);
-  end if;
+  perform app_hidden.require_user_id();
   if clean_name is null or clean_name !~ '\S' or length(clean_name) > 200 then
     perform app_hidden.raise_error('INVALID_NAME', 'The project name must have 1 to 200 characters.', 400);
   end if;

@@ -1,5 +1,5 @@
---! Previous: sha1:aed6e181dfe13490b9c7e488d33b85ab66f63ee2
---! Hash: sha1:9aac643ced34b4dd0ff2824a1a41da3b76cd2ffa
+--! Previous: sha1:def505c9a14a45ea8a0d5e3975b98a0c967c392e
+--! Hash: sha1:ec9b292952b8ad2247df706ca72498b835bc0abd
 --! Message: admin reporting
 
 -- Reporting months and days are Jakarta's (WIB, UTC+7): an invoice paid at

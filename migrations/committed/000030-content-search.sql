@@ -1,5 +1,5 @@
---! Previous: sha1:9aac643ced34b4dd0ff2824a1a41da3b76cd2ffa
---! Hash: sha1:dbcfe403cbfcdeceb5dfbf3ede146004d979609d
+--! Previous: sha1:ec9b292952b8ad2247df706ca72498b835bc0abd
+--! Hash: sha1:5bcbdc7a42a177ef8891442489ec43c36afb6199
 --! Message: content search
 
 create function api.search_content(query text, lang text default null, "limit" integer default 10, "offset" integer default 0)

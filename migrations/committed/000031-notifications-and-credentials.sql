@@ -1,5 +1,5 @@
---! Previous: sha1:dbcfe403cbfcdeceb5dfbf3ede146004d979609d
---! Hash: sha1:a3bb4f73f558cae1f6b23413e86443b75d2d4c02
+--! Previous: sha1:5bcbdc7a42a177ef8891442489ec43c36afb6199
+--! Hash: sha1:65ddf8ad4ed27791964cfc3e0be8e1e755505ad0
 --! Message: notifications and credentials
 
 create function api.mark_notifications_read(ids uuid[] default null) returns integer
@@ -9,9 +9,7 @@ as $$
 declare
   changed integer;
 begin
-  if app_hidden.current_user_id() is null then
-    perform app_hidden.raise_error('NOT_AUTHENTICATED', 'Sign in first.', 401);
-  end if;
+  perform app_hidden.require_user_id();
   if ids is not null and cardinality(ids) > 1000 then
     perform app_hidden.raise_error('INVALID_INPUT', 'At most 1000 ids at a time.', 400);
   end if;

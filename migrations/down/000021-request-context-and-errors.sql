@@ -1,3 +1,4 @@
+drop function app_hidden.require_user_id();
 drop function app_hidden.raise_error(text, text, integer, text, text);
 drop function app_hidden.request_ip();
 drop function app_hidden.request_header(text);

@@ -22,8 +22,6 @@ function adminUrl(): string {
   return url;
 }
 
-export const usesEmbeddedCluster = (): boolean => process.env.JASAWEB_TEST_EMBEDDED === "1";
-
 async function adminQuery(sql: string): Promise<void> {
   const client = new Client({ connectionString: adminUrl() });
   await client.connect();

@@ -70,7 +70,6 @@ export async function startTestCluster(): Promise<TestCluster> {
   }
   process.env.JASAWEB_TEST_ADMIN_URL = adminUrl;
   process.env.JASAWEB_TEST_TEMPLATE_DB = templateDb;
-  process.env.JASAWEB_TEST_EMBEDDED = server ? "1" : "";
   return { server, dataDir, adminUrl, templateDb };
 }
 
