@@ -18,12 +18,11 @@ import fs from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
 import { Client } from "pg";
-import { configureDatabase } from "../db/boot-settings";
-import { startEmbeddedPostgres, temporaryDataDir, type EmbeddedServer } from "../db/embedded-postgres";
-import { migrate } from "../db/migrations";
-import { startPostgrest, type PostgrestServer } from "../db/postgrest";
-import { seed } from "../db/seed";
-import { freePort } from "../db/ports";
+import { databaseUrl } from "../db/pg";
+import { prepareDatabase } from "../db/prepare";
+import { startEmbeddedPostgres, temporaryDataDir, type EmbeddedServer } from "../services/embedded-postgres";
+import { startPostgrest, type PostgrestServer } from "../services/postgrest";
+import { freePort } from "../services/ports";
 import { generateData } from "./generate-data";
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -99,22 +98,20 @@ async function main(): Promise<void> {
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`create database ${dbName}`);
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${dbName}`;
+  const dbUrl = databaseUrl(adminUrl, dbName);
   let postgrest: PostgrestServer | undefined;
-  const client = new Client({ connectionString: dbUrl.toString() });
+  const client = new Client({ connectionString: dbUrl });
   try {
-    await migrate(dbUrl.toString(), { quiet: true });
-    await client.connect();
     const secret = crypto.randomBytes(32).toString("base64url");
-    const authenticatorPassword = crypto.randomBytes(16).toString("base64url");
-    await configureDatabase(client, {
-      authenticatorPassword,
-      workerPassword: authenticatorPassword,
-      jwtSecret: secret,
-      credentialsKey: crypto.randomBytes(32).toString("base64url"),
+    const password = () => crypto.randomBytes(16).toString("base64url");
+    // The same boot sequence as npm start (bootstrap, migrations as the owner, settings, seed).
+    const { connections } = await prepareDatabase({
+      superuserUrl: dbUrl,
+      passwords: { owner: password(), authenticator: password(), worker: password() },
+      settings: { jwtSecret: secret, credentialsKey: crypto.randomBytes(32).toString("base64url") },
+      seed: { adminEmail: "admin@bench.jasaweb.id", adminPassword: "bench-admin-password" },
     });
-    await seed(client, { adminEmail: "admin@bench.jasaweb.id", adminPassword: "bench-admin-password" });
+    await client.connect();
 
     let started = Date.now();
     const volumes = await generateData(client, scale);
@@ -132,10 +129,7 @@ async function main(): Promise<void> {
     const benchAdmin = await tokenFor("u.role = 'admin' and u.email like '%@bench.jasaweb.id'");
     await client.query("commit");
 
-    const authUrl = new URL(dbUrl.toString());
-    authUrl.username = "authenticator";
-    authUrl.password = authenticatorPassword;
-    postgrest = await startPostgrest({ dbUri: authUrl.toString(), port: await freePort(), jwtSecret: secret });
+    postgrest = await startPostgrest({ dbUri: connections.authenticator, port: await freePort(), jwtSecret: secret });
 
     const clientClaims = { role: "app_client", sub: benchClient.id };
     const adminClaims = { role: "app_admin", sub: benchAdmin.id };

@@ -1,24 +1,22 @@
 /**
  * What the stack hands the database at every boot and never writes in a
- * migration: the login passwords of the roles PostgREST and the worker use,
- * and the secrets the SQL functions need (JWT signing, credentials key).
+ * migration: the secrets the SQL functions need (JWT signing, credentials
+ * key) and the token lifetime, as rows of app_private.settings that only
+ * SECURITY DEFINER functions read. Written by the owner. (The login
+ * passwords of the roles are cluster-wide and set by the bootstrap.)
  */
-import type { Client } from "pg";
+import type { ClientBase } from "pg";
+import { inTransaction } from "./pg";
 
 export type BootSettings = {
-  authenticatorPassword: string;
-  workerPassword: string;
   jwtSecret: string;
   credentialsKey: string;
   /** Lifetime of the tokens login and register issue (default 3600 s). */
   jwtLifetimeSeconds?: number;
 };
 
-export async function configureDatabase(client: Client, settings: BootSettings): Promise<void> {
-  await client.query("begin");
-  try {
-    await client.query(`alter role authenticator with login password ${client.escapeLiteral(settings.authenticatorPassword)}`);
-    await client.query(`alter role app_worker with login password ${client.escapeLiteral(settings.workerPassword)}`);
+export async function applyBootSettings(client: ClientBase, settings: BootSettings): Promise<void> {
+  await inTransaction(client, async () => {
     for (const [name, value] of [
       ["jwt_secret", settings.jwtSecret],
       ["credentials_key", settings.credentialsKey],
@@ -30,9 +28,5 @@ export async function configureDatabase(client: Client, settings: BootSettings):
         [name, value],
       );
     }
-    await client.query("commit");
-  } catch (error) {
-    await client.query("rollback");
-    throw error;
-  }
+  });
 }

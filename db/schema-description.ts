@@ -4,7 +4,8 @@
  * migrations are reversible (up → down → up describes the same schema as a
  * single up) and as a readable snapshot of the schema.
  *
- * Covers every schema except PostgreSQL's own and graphile-migrate's:
+ * Covers every schema except PostgreSQL's own and the tools' (graphile_migrate,
+ * graphile_worker: installed and versioned by the tools themselves):
  * schemas, extensions, types, tables (kind, RLS, partition bounds), columns,
  * constraints, indexes, functions, triggers, policies, grants, default
  * privileges and comments.
@@ -13,7 +14,7 @@ import type { ClientBase } from "pg";
 
 const OUR_SCHEMAS = `
   select oid from pg_namespace
-   where nspname not like 'pg\\_%' and nspname not in ('information_schema', 'graphile_migrate')`;
+   where nspname not like 'pg\\_%' and nspname not in ('information_schema', 'graphile_migrate', 'graphile_worker')`;
 
 /** Objects that belong to an extension are described by the extension's name only. */
 const NOT_FROM_EXTENSION = (classid: string, oid: string) =>

@@ -4,8 +4,9 @@
  * Indonesian), and the admin user. Every insert is keyed (fixed ids, slugs,
  * identifiers, the admin email), so seeding again adds nothing.
  */
-import type { Client } from "pg";
-import { randomSecret } from "./secrets";
+import type { ClientBase } from "pg";
+import { randomSecret } from "../config/secrets";
+import { inTransaction } from "./pg";
 
 type Template = { id: string; name: string; category: "sekolah" | "berita" | "company"; slug: string };
 
@@ -144,23 +145,25 @@ const pages = [
 
 export type SeedResult = { adminCreated: boolean; generatedAdminPassword?: string };
 
-export async function seed(
-  client: Client,
-  options: { adminEmail: string; adminPassword?: string; demoContent?: boolean },
-): Promise<SeedResult> {
-  await client.query("begin");
-  try {
+export type SeedOptions = {
+  adminEmail: string;
+  /** Generated (and returned once) when omitted. */
+  adminPassword?: string;
+  /** The demo catalogue, plans, FAQs, posts and pages (default true); the admin is always ensured. */
+  demoContent?: boolean;
+};
+
+/** A fixed id per FAQ, so seeding again finds the same rows (the last group of a uuid is 12 hex digits). */
+export const faqId = (index: number): string => `5e1f0a2b-7c3d-4e5f-8a9b-${String(index + 1).padStart(12, "0")}`;
+
+export async function seed(client: ClientBase, options: SeedOptions): Promise<SeedResult> {
+  return inTransaction(client, async () => {
     if (options.demoContent ?? true) await seedDemoContent(client);
-    const result = await ensureAdmin(client, options);
-    await client.query("commit");
-    return result;
-  } catch (error) {
-    await client.query("rollback");
-    throw error;
-  }
+    return ensureAdmin(client, options);
+  });
 }
 
-async function seedDemoContent(client: Client): Promise<void> {
+async function seedDemoContent(client: ClientBase): Promise<void> {
   for (const t of templates) {
     await client.query(
       `insert into api.templates (id, name, category, image_url, demo_url)
@@ -178,7 +181,7 @@ async function seedDemoContent(client: Client): Promise<void> {
   for (const [i, [question, answer, sortOrder]] of faqs.entries()) {
     await client.query(
       `insert into api.faqs (id, question, answer, sort_order) values ($1, $2, $3, $4) on conflict (id) do nothing`,
-      [`5e1f0a2b-7c3d-4e5f-8a9b-00000000000${i + 1}`, question, answer, sortOrder],
+      [faqId(i), question, answer, sortOrder],
     );
   }
   for (const p of posts) {
@@ -202,7 +205,7 @@ async function seedDemoContent(client: Client): Promise<void> {
 }
 
 async function ensureAdmin(
-  client: Client,
+  client: ClientBase,
   options: { adminEmail: string; adminPassword?: string },
 ): Promise<SeedResult> {
   const password = options.adminPassword ?? randomSecret(12);

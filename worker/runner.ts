@@ -1,9 +1,10 @@
 /**
  * The graphile-worker runner: the task list and the schedule.
  *
- * In this version the worker connects with the database owner's connection
- * string (graphile-worker installs and migrates its own `graphile_worker`
- * schema on start, which needs CREATE on the database).
+ * It connects as `app_worker`, which may run jobs but not change the schema:
+ * graphile-worker's own schema is installed and migrated by the database
+ * bootstrap (db/bootstrap.ts) on the owner's connection, so at start-up the
+ * runner only finds it up to date.
  */
 import { run, type Runner, type TaskList } from "graphile-worker";
 import { partitionsMaintain } from "./tasks/partitions__maintain";

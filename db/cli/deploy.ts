@@ -1,51 +1,43 @@
 /**
  * `npm run db:deploy`: what a deployment runs once before PostgREST and the
- * workers start (the `migrate` service of docker-compose.yml): apply
- * migrations, hand the database the role passwords and secrets from the
- * environment, and make sure the admin user exists (demo content only with
- * SEED_DEMO_DATA=true).
+ * workers start (the `migrate` service of docker-compose.yml), on the
+ * superuser connection of DATABASE_URL: the bootstrap (roles and their
+ * passwords, database ownership, graphile-worker's schema), the migrations
+ * as the owner, the boot settings, and the admin user (demo content only
+ * with SEED_DEMO_DATA=true).
  */
-import { Client } from "pg";
-import { configureDatabase } from "../boot-settings";
-import { readConfig } from "../config";
-import { migrate } from "../migrations";
-import { seed } from "../seed";
-import { runCli } from "./database";
+import { readConfig } from "../../config/settings";
+import { secretsFromEnvironment } from "../../config/secrets";
+import { StartupError } from "../../config/startup-error";
+import { redactedUrl } from "../pg";
+import { prepareDatabase } from "../prepare";
+import { runCli } from "./target-database";
 
 runCli(async () => {
   const config = readConfig();
-  const missing = (
-    [
-      ["DATABASE_URL", config.databaseUrl],
-      ["AUTHENTICATOR_PASSWORD", config.authenticatorPassword],
-      ["WORKER_PASSWORD", config.workerPassword],
-      ["JWT_SECRET", config.jwtSecret],
-      ["CREDENTIALS_KEY", config.credentialsKey],
-    ] as const
-  ).filter(([, value]) => !value);
-  if (missing.length) throw new Error(`db:deploy needs ${missing.map(([name]) => name).join(", ")}`);
-  const url = config.databaseUrl!;
-  await migrate(url, { quiet: true });
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await configureDatabase(client, {
-      authenticatorPassword: config.authenticatorPassword!,
-      workerPassword: config.workerPassword!,
-      jwtSecret: config.jwtSecret!,
-      credentialsKey: config.credentialsKey!,
+  if (!config.databaseUrl)
+    throw new StartupError("db:deploy needs DATABASE_URL (a superuser connection to the application's database)");
+  const secrets = secretsFromEnvironment(config);
+  const prepared = await prepareDatabase({
+    superuserUrl: config.databaseUrl,
+    passwords: secrets.passwords,
+    settings: {
+      jwtSecret: secrets.jwtSecret,
+      credentialsKey: secrets.credentialsKey,
       jwtLifetimeSeconds: config.jwtLifetimeSeconds,
-    });
-    const result = await seed(client, {
+    },
+    seed: {
       adminEmail: config.adminEmail,
       adminPassword: config.adminPassword,
       demoContent: config.seedDemoData ?? false,
-    });
-    if (result.generatedAdminPassword) {
-      console.log(`created the admin user ${config.adminEmail} with the generated password: ${result.generatedAdminPassword}`);
-    }
-  } finally {
-    await client.end();
+    },
+  });
+  if (prepared.seeded?.generatedAdminPassword) {
+    console.log(
+      `created the admin user ${config.adminEmail} with the generated password: ${prepared.seeded.generatedAdminPassword}`,
+    );
   }
-  console.log("database deployed");
+  console.log(
+    `database deployed: ${redactedUrl(prepared.connections.owner)} (${prepared.applied.length ? `applied ${prepared.applied.join(", ")}` : "migrations up to date"})`,
+  );
 });

@@ -1,32 +1,37 @@
 /**
  * `npm run gm -- <command>`: the graphile-migrate CLI (watch, commit,
- * uncommit, status, …) pointed at the embedded server, with a shadow
- * database for `commit` to verify migrations on. With DATABASE_URL set, the
- * variables of .gmrc's header are used as they are.
+ * uncommit, status, …) with the connection strings of .gmrc's header filled
+ * in: DATABASE_URL is the owner's (migrations and current.sql run as the
+ * owner), SHADOW_DATABASE_URL a throw-away database that `commit` rebuilds
+ * and migrates from scratch (as the superuser: migration 000001 needs one),
+ * ROOT_DATABASE_URL the superuser's. The bootstrap runs first, so `watch` on
+ * a fresh database works.
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { projectRoot } from "../config";
-import { runCli, withDatabase } from "./database";
+import { projectRoot } from "../../config/paths";
+import { bootstrap } from "../bootstrap";
+import { databaseUrl } from "../pg";
+import { runCli, withTargetDatabase } from "./target-database";
 
-runCli(async () => {
-  const args = process.argv.slice(2);
-  const bin = path.join(projectRoot, "node_modules", ".bin", "graphile-migrate");
-  if (process.env.DATABASE_URL) {
-    const result = spawnSync(bin, args, { stdio: "inherit", cwd: projectRoot });
+runCli(() =>
+  withTargetDatabase(async ({ connections, secrets }) => {
+    await bootstrap(connections.superuser, secrets.passwords);
+    const database = decodeURIComponent(new URL(connections.superuser).pathname.slice(1));
+    const result = spawnSync(
+      path.join(projectRoot, "node_modules", ".bin", "graphile-migrate"),
+      process.argv.slice(2),
+      {
+        stdio: "inherit",
+        cwd: projectRoot,
+        env: {
+          ...process.env,
+          DATABASE_URL: connections.owner,
+          SHADOW_DATABASE_URL: databaseUrl(connections.superuser, `${database}_shadow`),
+          ROOT_DATABASE_URL: databaseUrl(connections.superuser, "postgres"),
+        },
+      },
+    );
     process.exitCode = result.status ?? 1;
-    return;
-  }
-  await withDatabase(async (url) => {
-    const shadow = new URL(url);
-    shadow.pathname = "/jasaweb_shadow";
-    const root = new URL(url);
-    root.pathname = "/postgres";
-    const result = spawnSync(bin, args, {
-      stdio: "inherit",
-      cwd: projectRoot,
-      env: { ...process.env, DATABASE_URL: url, SHADOW_DATABASE_URL: shadow.toString(), ROOT_DATABASE_URL: root.toString() },
-    });
-    process.exitCode = result.status ?? 1;
-  });
-});
+  }),
+);

@@ -1,12 +1,12 @@
-/** `npm run db:migrate`: applies pending migrations. */
-import { migrate, status } from "../migrations";
-import { runCli, withDatabase } from "./database";
+/** `npm run db:migrate`: the bootstrap, then the pending migrations (as the owner). */
+import { bootstrap } from "../bootstrap";
+import { migrate } from "../migrations";
+import { runCli, withTargetDatabase } from "./target-database";
 
 runCli(() =>
-  withDatabase(async (url) => {
-    const before = await status(url);
-    await migrate(url, { quiet: true });
-    const names = before.pending.map((m) => m.filename);
-    console.log(names.length ? `applied ${names.length}: ${names.join(", ")}` : "already up to date");
+  withTargetDatabase(async ({ connections, secrets }) => {
+    const { appliedAsSuperuser } = await bootstrap(connections.superuser, secrets.passwords);
+    const applied = [...appliedAsSuperuser, ...(await migrate(connections.owner, { quiet: true }))];
+    console.log(applied.length ? `applied ${applied.length}: ${applied.join(", ")}` : "already up to date");
   }),
 );

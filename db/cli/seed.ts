@@ -1,20 +1,15 @@
-/** `npm run db:seed`: inserts the demo data (again: nothing is duplicated). */
-import { Client } from "pg";
-import { readConfig } from "../config";
+/** `npm run db:seed`: inserts the demo data and the admin user (again: nothing is duplicated). */
+import { withClient } from "../pg";
 import { seed } from "../seed";
-import { runCli, withDatabase } from "./database";
+import { runCli, withTargetDatabase } from "./target-database";
 
 runCli(() =>
-  withDatabase(async (url) => {
-    const config = readConfig();
-    const client = new Client({ connectionString: url });
-    await client.connect();
-    try {
+  withTargetDatabase(({ config, connections }) =>
+    withClient(connections.owner, async (client) => {
       const result = await seed(client, { adminEmail: config.adminEmail, adminPassword: config.adminPassword });
-      if (result.generatedAdminPassword) console.log(`admin ${config.adminEmail} password: ${result.generatedAdminPassword}`);
+      if (result.generatedAdminPassword)
+        console.log(`admin ${config.adminEmail} password: ${result.generatedAdminPassword}`);
       console.log("seeded");
-    } finally {
-      await client.end();
-    }
-  }),
+    }),
+  ),
 );

@@ -1,13 +1,17 @@
-/** `npm run db:status`: applied and pending migrations. */
-import { status } from "../migrations";
-import { runCli, withDatabase } from "./database";
+/** `npm run db:status`: applied and pending migrations; refuses if an applied file was edited. */
+import { assertAppliedMigrationsUnchanged, migrationStatus } from "../migrations";
+import { withClient } from "../pg";
+import { runCli, withTargetDatabase } from "./target-database";
 
 runCli(() =>
-  withDatabase(async (url) => {
-    const { applied, pending } = await status(url);
-    console.log(`applied (${applied.length}):`);
-    for (const m of applied) console.log(`  ${m.filename}  ${m.date.toISOString()}`);
-    console.log(`pending (${pending.length}):`);
-    for (const m of pending) console.log(`  ${m.filename}`);
-  }),
+  withTargetDatabase(({ connections }) =>
+    withClient(connections.superuser, async (client) => {
+      await assertAppliedMigrationsUnchanged(client);
+      const { applied, pending } = await migrationStatus(client);
+      console.log(`applied (${applied.length}):`);
+      for (const m of applied) console.log(`  ${m.filename}  ${m.date.toISOString()}`);
+      console.log(`pending (${pending.length}):`);
+      for (const m of pending) console.log(`  ${m.realFilename}`);
+    }),
+  ),
 );

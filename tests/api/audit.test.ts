@@ -264,9 +264,10 @@ describe("projects, invoices and their credentials", () => {
       `insert into api.projects (user_id, name, type) values ($1, 'Situs', 'company') returning id::text`,
       [client.user.id],
     );
-    await db.query("insert into api.invoices (project_id, amount, status, paid_at) values ($1, 2500000, 'paid', now())", [
-      project!.id,
-    ]);
+    await db.query(
+      "insert into api.invoices (project_id, amount, status, paid_at) values ($1, 2500000, 'paid', now())",
+      [project!.id],
+    );
     const { result, rows } = await auditDuring(() =>
       call(admin.token, "PATCH", `/projects?id=eq.${project!.id}`, { status: "in_progress" }),
     );

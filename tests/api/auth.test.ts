@@ -28,16 +28,31 @@ const userCount = async () => Number((await db.query<{ n: string }>("select coun
 describe("register", () => {
   test("creates a client and returns {token, user} with the documented claims", async () => {
     const email = uniqueEmail("Siti").replace("siti", "Siti");
-    const { status, body } = await post("/rpc/register", { email, password: "rahasia-123", name: "Siti Aminah", phone: "+6281234567890" });
+    const { status, body } = await post("/rpc/register", {
+      email,
+      password: "rahasia-123",
+      name: "Siti Aminah",
+      phone: "+6281234567890",
+    });
     expect(status).toBe(200);
     const session = body as SignedIn;
     expect(session.user).toEqual(
-      expect.objectContaining({ email: email.toLowerCase(), name: "Siti Aminah", role: "client", phone: "+6281234567890" }),
+      expect.objectContaining({
+        email: email.toLowerCase(),
+        name: "Siti Aminah",
+        role: "client",
+        phone: "+6281234567890",
+      }),
     );
     expect(JSON.stringify(session)).not.toMatch(/password|\$2[aby]\$/);
     const claims = decodeJwt(session.token);
     expect(claims).toEqual(
-      expect.objectContaining({ role: "app_client", sub: session.user.id, email: email.toLowerCase(), jti: expect.any(String) }),
+      expect.objectContaining({
+        role: "app_client",
+        sub: session.user.id,
+        email: email.toLowerCase(),
+        jti: expect.any(String),
+      }),
     );
     expect(claims.exp! - claims.iat!).toBe(3600);
     const [secret] = await db.query<{ password_hash: string }>(
@@ -57,7 +72,11 @@ describe("register", () => {
   test("refuses an email already taken, whatever its case (EMAIL_TAKEN)", async () => {
     const first = await registerClient(api);
     const before = await userCount();
-    const again = await post("/rpc/register", { email: first.user.email.toUpperCase(), password: "another-pass", name: "Lain" });
+    const again = await post("/rpc/register", {
+      email: first.user.email.toUpperCase(),
+      password: "another-pass",
+      name: "Lain",
+    });
     expect(again.status).toBe(409);
     expect(again.body).toEqual(expect.objectContaining({ code: "EMAIL_TAKEN" }));
     expect(await userCount()).toBe(before);
@@ -73,7 +92,12 @@ describe("register", () => {
     ["a malformed phone", { phone: "0812-abc" }, "INVALID_PHONE"],
   ])("refuses %s (%s)", async (_what, override, code) => {
     const before = await userCount();
-    const { status, body } = await post("/rpc/register", { email: uniqueEmail(), password: "password-123", name: "Nama", ...override });
+    const { status, body } = await post("/rpc/register", {
+      email: uniqueEmail(),
+      password: "password-123",
+      name: "Nama",
+      ...override,
+    });
     expect(status).toBe(400);
     expect(body).toEqual(expect.objectContaining({ code }));
     expect(await userCount()).toBe(before);
@@ -97,7 +121,12 @@ describe("login", () => {
     const unknown = await post("/rpc/login", { email: uniqueEmail("nobody"), password: "salah-sekali" });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
-    expect(wrong.body).toEqual({ code: "INVALID_CREDENTIALS", message: "Wrong email or password.", details: null, hint: null });
+    expect(wrong.body).toEqual({
+      code: "INVALID_CREDENTIALS",
+      message: "Wrong email or password.",
+      details: null,
+      hint: null,
+    });
     expect(unknown.body).toEqual(wrong.body);
   });
 

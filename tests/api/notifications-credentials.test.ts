@@ -37,7 +37,12 @@ describe("mark_notifications_read", () => {
     return rows.map((r) => r.id);
   }
   const unread = async (user: SignedIn) =>
-    (await db.query<{ n: number }>("select count(*)::int as n from api.real_time_notifications where user_id = $1 and not read", [user.user.id]))[0]!.n;
+    (
+      await db.query<{ n: number }>(
+        "select count(*)::int as n from api.real_time_notifications where user_id = $1 and not read",
+        [user.user.id],
+      )
+    )[0]!.n;
 
   test("marks the listed ones read, ignoring other users' ids", async () => {
     const mine = await notify(alice, 3);
@@ -47,7 +52,10 @@ describe("mark_notifications_read", () => {
     expect(body).toBe(1);
     expect(await unread(alice)).toBe(2);
     expect(await unread(bob)).toBe(2);
-    const [row] = await db.query<{ read: boolean; read_at: Date | null }>("select read, read_at from api.real_time_notifications where id = $1", [mine[0]]);
+    const [row] = await db.query<{ read: boolean; read_at: Date | null }>(
+      "select read, read_at from api.real_time_notifications where id = $1",
+      [mine[0]],
+    );
     expect(row!.read).toBe(true);
     expect(row!.read_at).toBeInstanceOf(Date);
   });
@@ -85,13 +93,18 @@ describe("mark_notifications_read", () => {
       token: alice.token,
     });
     expect(retitle.status).toBe(403);
-    expect(await db.query("select read, title from api.real_time_notifications where id = $1", [id])).toEqual([{ read: true, title: "Status 1" }]);
+    expect(await db.query("select read, title from api.real_time_notifications where id = $1", [id])).toEqual([
+      { read: true, title: "Status 1" },
+    ]);
   });
 });
 
 describe("project credentials", () => {
   let projectId: string;
-  const credentials = { cms: { url: "https://sekolah.example.id/admin", user: "kepala", password: "rahasia-sekali" }, hosting: "cpanel" };
+  const credentials = {
+    cms: { url: "https://sekolah.example.id/admin", user: "kepala", password: "rahasia-sekali" },
+    hosting: "cpanel",
+  };
 
   beforeAll(async () => {
     const { body } = await rpc("create_project", { name: "Situs Sekolah", type: "sekolah" }, alice.token);
@@ -109,28 +122,41 @@ describe("project credentials", () => {
     expect(saved.status).toBe(200);
     expect(saved.body).toEqual(expect.objectContaining({ project_id: projectId, updated_at: expect.any(String) }));
     for (const who of [alice, admin]) {
-      const { status, body } = await api.request(`/rpc/project_credentials?project_id=${projectId}`, { token: who.token });
+      const { status, body } = await api.request(`/rpc/project_credentials?project_id=${projectId}`, {
+        token: who.token,
+      });
       expect(status).toBe(200);
       expect(body).toEqual(credentials);
     }
-    const [stored] = await db.query<{ raw: Buffer }>("select credentials_encrypted as raw from app_private.project_secrets where project_id = $1", [projectId]);
+    const [stored] = await db.query<{ raw: Buffer }>(
+      "select credentials_encrypted as raw from app_private.project_secrets where project_id = $1",
+      [projectId],
+    );
     expect(stored!.raw).toBeInstanceOf(Buffer);
     expect(stored!.raw.toString("latin1")).not.toContain("rahasia-sekali");
-    const audit = await db.query<{ doc: string }>("select coalesce(old_values, '{}')::text || new_values::text as doc from api.audit_logs where resource = 'project_credentials'");
+    const audit = await db.query<{ doc: string }>(
+      "select coalesce(old_values, '{}')::text || new_values::text as doc from api.audit_logs where resource = 'project_credentials'",
+    );
     expect(audit.length).toBeGreaterThan(0);
     expect(audit.map((a) => a.doc).join()).not.toContain("rahasia-sekali");
   });
 
   test("an admin replaces them", async () => {
     const replaced = { hosting: "vps", ssh: "root@203.0.113.9" };
-    expect((await rpc("set_project_credentials", { project_id: projectId, credentials: replaced }, admin.token)).status).toBe(200);
+    expect(
+      (await rpc("set_project_credentials", { project_id: projectId, credentials: replaced }, admin.token)).status,
+    ).toBe(200);
     expect((await rpc("project_credentials", { project_id: projectId }, alice.token)).body).toEqual(replaced);
   });
 
   test("another client gets PROJECT_NOT_FOUND for reading and writing, and nothing changes", async () => {
     const before = (await rpc("project_credentials", { project_id: projectId }, alice.token)).body;
     const read = await rpc("project_credentials", { project_id: projectId }, bob.token);
-    const write = await rpc("set_project_credentials", { project_id: projectId, credentials: { stolen: true } }, bob.token);
+    const write = await rpc(
+      "set_project_credentials",
+      { project_id: projectId, credentials: { stolen: true } },
+      bob.token,
+    );
     for (const r of [read, write]) {
       expect(r.status).toBe(404);
       expect(r.body).toEqual(expect.objectContaining({ code: "PROJECT_NOT_FOUND" }));
@@ -148,13 +174,19 @@ describe("project credentials", () => {
     ["null", null],
     ["over 10 kB", { blob: "x".repeat(11_000) }],
   ])("refuses %s (INVALID_CREDENTIALS_FORMAT)", async (_what, value) => {
-    const { status, body } = await rpc("set_project_credentials", { project_id: projectId, credentials: value }, alice.token);
+    const { status, body } = await rpc(
+      "set_project_credentials",
+      { project_id: projectId, credentials: value },
+      alice.token,
+    );
     expect(status).toBe(400);
     expect(body).toEqual(expect.objectContaining({ code: "INVALID_CREDENTIALS_FORMAT" }));
   });
 
   test("without the boot-time key the server says it is misconfigured (SERVER_MISCONFIGURED)", async () => {
-    const [key] = await db.query<{ value: string }>("select value from app_private.settings where name = 'credentials_key'");
+    const [key] = await db.query<{ value: string }>(
+      "select value from app_private.settings where name = 'credentials_key'",
+    );
     await db.query("delete from app_private.settings where name = 'credentials_key'");
     try {
       const { status, body } = await rpc("project_credentials", { project_id: projectId }, alice.token);

@@ -16,7 +16,10 @@ let admin: SignedIn;
 const rpc = (name: string, body: unknown, token?: string) =>
   api.request(`/rpc/${name}`, { method: "POST", body: JSON.stringify(body), token });
 
-type Order = { project: { id: string; status: string; user_id: string; type: string; name: string }; invoice: { id: string; amount: number; status: string; project_id: string } };
+type Order = {
+  project: { id: string; status: string; user_id: string; type: string; name: string };
+  invoice: { id: string; amount: number; status: string; project_id: string };
+};
 
 async function order(who: SignedIn, type = "company", name = "Situs Baru"): Promise<Order> {
   const { status, body } = await rpc("create_project", { name, type }, who.token);
@@ -24,7 +27,8 @@ async function order(who: SignedIn, type = "company", name = "Situs Baru"): Prom
   return body as Order;
 }
 
-const count = async (table: string) => Number((await db.query<{ n: string }>(`select count(*) as n from api.${table}`))[0]!.n);
+const count = async (table: string) =>
+  Number((await db.query<{ n: string }>(`select count(*) as n from api.${table}`))[0]!.n);
 
 beforeAll(async () => {
   db = await createSeededDatabase();
@@ -45,7 +49,9 @@ describe("create_project", () => {
     ["berita", 5_000_000],
   ])("creates a pending %s project and its invoice at the plan's price", async (type, price) => {
     const { project, invoice } = await order(alice, type, `  Situs ${type}  `);
-    expect(project).toEqual(expect.objectContaining({ name: `Situs ${type}`, type, status: "pending_payment", user_id: alice.user.id }));
+    expect(project).toEqual(
+      expect.objectContaining({ name: `Situs ${type}`, type, status: "pending_payment", user_id: alice.user.id }),
+    );
     expect(invoice).toEqual(expect.objectContaining({ project_id: project.id, amount: price, status: "unpaid" }));
     const mine = await api.request(`/projects?id=eq.${project.id}&select=id,invoices(amount)`, { token: alice.token });
     expect(mine.body).toEqual([{ id: project.id, invoices: [{ amount: price }] }]);
@@ -72,7 +78,9 @@ describe("create_project", () => {
   test("is atomic: a failure after the project insert leaves neither row nor audit row", async () => {
     await db.query(`create function public.fail_invoice() returns trigger language plpgsql as $$
                       begin raise exception 'invoice insert failed on purpose'; end $$`);
-    await db.query("create trigger fail_invoice before insert on api.invoices for each row execute function public.fail_invoice()");
+    await db.query(
+      "create trigger fail_invoice before insert on api.invoices for each row execute function public.fail_invoice()",
+    );
     try {
       const before = [await count("projects"), await count("invoices"), await count("audit_logs")];
       const { status } = await rpc("create_project", { name: "Tidak Jadi", type: "company" }, alice.token);
@@ -86,7 +94,9 @@ describe("create_project", () => {
   });
 
   test("the per-user limit answers 429 past its limit, spares other users, and resets after its window (RATE_LIMITED)", async () => {
-    await db.query("update app_private.rate_limits set max_count = 2, window_seconds = 2 where action = 'create_project'");
+    await db.query(
+      "update app_private.rate_limits set max_count = 2, window_seconds = 2 where action = 'create_project'",
+    );
     try {
       const carol = await registerClient(api);
       await order(carol);
@@ -94,13 +104,17 @@ describe("create_project", () => {
       const third = await rpc("create_project", { name: "Ketiga", type: "company" }, carol.token);
       expect(third.status).toBe(429);
       expect(third.body).toEqual(expect.objectContaining({ code: "RATE_LIMITED" }));
-      expect(await db.query("select count(*)::int as n from api.projects where user_id = $1", [carol.user.id])).toEqual([{ n: 2 }]);
+      expect(await db.query("select count(*)::int as n from api.projects where user_id = $1", [carol.user.id])).toEqual(
+        [{ n: 2 }],
+      );
       const dave = await registerClient(api);
       await order(dave);
       await new Promise((r) => setTimeout(r, 2_200));
       await order(carol);
     } finally {
-      await db.query("update app_private.rate_limits set max_count = 20, window_seconds = 3600 where action = 'create_project'");
+      await db.query(
+        "update app_private.rate_limits set max_count = 20, window_seconds = 3600 where action = 'create_project'",
+      );
     }
   });
 });
@@ -110,7 +124,9 @@ describe("cancel_project", () => {
     const { project, invoice } = await order(alice);
     const { status, body } = await rpc("cancel_project", { project_id: project.id }, alice.token);
     expect(status).toBe(200);
-    expect(body).toEqual(expect.objectContaining({ cancelled: true, project: expect.objectContaining({ id: project.id }) }));
+    expect(body).toEqual(
+      expect.objectContaining({ cancelled: true, project: expect.objectContaining({ id: project.id }) }),
+    );
     expect(await db.query("select id from api.projects where id = $1", [project.id])).toEqual([]);
     expect(await db.query("select id from api.invoices where id = $1", [invoice.id])).toEqual([]);
   });
@@ -132,7 +148,9 @@ describe("cancel_project", () => {
     const response = await rpc("cancel_project", { project_id: project.id }, alice.token);
     expect(response.status).toBe(status);
     expect(response.body).toEqual(expect.objectContaining({ code }));
-    expect(await db.query("select status from api.invoices where id = $1", [invoice.id])).toEqual([{ status: invoiceStatus }]);
+    expect(await db.query("select status from api.invoices where id = $1", [invoice.id])).toEqual([
+      { status: invoiceStatus },
+    ]);
   });
 
   test("another client's project answers like a missing one (PROJECT_NOT_FOUND)", async () => {
@@ -173,7 +191,9 @@ describe("project life cycle", () => {
     const { project } = await order(alice);
     const response = await move(project.id, "in_progress");
     expect(response.status).toBe(409);
-    expect(response.body).toEqual(expect.objectContaining({ code: "ILLEGAL_TRANSITION", details: "from pending_payment to in_progress" }));
+    expect(response.body).toEqual(
+      expect.objectContaining({ code: "ILLEGAL_TRANSITION", details: "from pending_payment to in_progress" }),
+    );
   });
 
   test.each([
@@ -194,7 +214,9 @@ describe("project life cycle", () => {
     const response = await move(id, to);
     expect(response.status).toBe(409);
     expect(response.body).toEqual(expect.objectContaining({ code: "ILLEGAL_TRANSITION" }));
-    await expect(db.query("update api.projects set status = $2 where id = $1", [id, to])).rejects.toThrow(/ILLEGAL_TRANSITION/);
+    await expect(db.query("update api.projects set status = $2 where id = $1", [id, to])).rejects.toThrow(
+      /ILLEGAL_TRANSITION/,
+    );
     expect(await db.query("select status from api.projects where id = $1", [id])).toEqual([{ status: from }]);
   });
 
@@ -217,7 +239,9 @@ describe("project life cycle", () => {
     const response = await move(id, status, who === "admin" ? admin.token : alice.token);
     expect(response.status).toBe(httpStatus);
     expect(response.body).toEqual(expect.objectContaining({ code }));
-    expect(await db.query("select status from api.projects where id = $1", [id])).toEqual([{ status: "pending_payment" }]);
+    expect(await db.query("select status from api.projects where id = $1", [id])).toEqual([
+      { status: "pending_payment" },
+    ]);
   });
 
   test("an unknown project (PROJECT_NOT_FOUND)", async () => {

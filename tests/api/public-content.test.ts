@@ -13,7 +13,9 @@ beforeAll(async () => {
   db = await createSeededDatabase();
   await db.query(`insert into api.pricing_plans (identifier, name, price, description, is_active)
                   values ('legacy', 'Paket Lama', 1000000, 'Tidak dijual lagi', false)`);
-  await db.query(`insert into api.faqs (question, answer, is_active) values ('Pertanyaan lama?', 'Jawaban lama', false)`);
+  await db.query(
+    `insert into api.faqs (question, answer, is_active) values ('Pertanyaan lama?', 'Jawaban lama', false)`,
+  );
   api = await startApi(db);
 });
 
@@ -27,7 +29,11 @@ describe("anonymous visitors", () => {
     const { status, body } = await api.request("/templates?select=name,category,image_url,demo_url");
     expect(status).toBe(200);
     expect((body as unknown[]).length).toBe(6);
-    expect(body).toEqual(expect.arrayContaining([expect.objectContaining({ category: "berita", image_url: expect.stringMatching(/^https:\/\//) })]));
+    expect(body).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ category: "berita", image_url: expect.stringMatching(/^https:\/\//) }),
+      ]),
+    );
   });
 
   test("read only active pricing plans", async () => {
@@ -62,13 +68,20 @@ describe("anonymous visitors", () => {
     expect(body).toEqual([{ title: "Tentang Kami" }]);
   });
 
-  test.each(["users", "projects", "invoices", "audit_logs", "real_time_notifications", "websocket_connections", "websocket_events", "websocket_message_queue", "websocket_room_memberships"])(
-    "cannot read %s",
-    async (table) => {
-      const { status } = await api.request(`/${table}`);
-      expect(status).toBe(401);
-    },
-  );
+  test.each([
+    "users",
+    "projects",
+    "invoices",
+    "audit_logs",
+    "real_time_notifications",
+    "websocket_connections",
+    "websocket_events",
+    "websocket_message_queue",
+    "websocket_room_memberships",
+  ])("cannot read %s", async (table) => {
+    const { status } = await api.request(`/${table}`);
+    expect(status).toBe(401);
+  });
 
   test.each(["templates", "pricing_plans", "faqs", "posts", "pages"])("cannot write %s", async (table) => {
     const insert = await api.request(`/${table}`, { method: "POST", body: JSON.stringify({}) });

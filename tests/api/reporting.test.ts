@@ -64,13 +64,19 @@ describe("admin_dashboard", () => {
     expect(status).toBe(200);
     const d = body as Dashboard;
 
-    const roles = await db.query<{ role: string; n: number }>("select role, count(*)::int as n from api.users group by role");
+    const roles = await db.query<{ role: string; n: number }>(
+      "select role, count(*)::int as n from api.users group by role",
+    );
     expect(d.users.total).toBe(roles.reduce((a, r) => a + r.n, 0));
     for (const r of roles) expect(d.users.by_role[r.role]).toBe(r.n);
 
-    const byStatus = await db.query<{ status: string; n: number }>("select status, count(*)::int as n from api.projects group by status");
+    const byStatus = await db.query<{ status: string; n: number }>(
+      "select status, count(*)::int as n from api.projects group by status",
+    );
     for (const r of byStatus) expect(d.projects.by_status[r.status]).toBe(r.n);
-    const byType = await db.query<{ type: string; n: number }>("select type, count(*)::int as n from api.projects group by type");
+    const byType = await db.query<{ type: string; n: number }>(
+      "select type, count(*)::int as n from api.projects group by type",
+    );
     for (const r of byType) expect(d.projects.by_type[r.type]).toBe(r.n);
     expect(d.projects.total).toBe(24);
 
@@ -88,12 +94,18 @@ describe("admin_dashboard", () => {
                                              and paid_at at time zone 'Asia/Jakarta' < m.start), 0) as last_month
          from api.invoices, m where status in ('paid', 'partial_refunded') group by m.start`,
     );
-    expect(d.revenue).toEqual({ this_month: Number(revenue!.this_month), last_month: Number(revenue!.last_month), currency: "IDR" });
+    expect(d.revenue).toEqual({
+      this_month: Number(revenue!.this_month),
+      last_month: Number(revenue!.last_month),
+      currency: "IDR",
+    });
 
     const latest = await db.query<{ id: string }>("select id from api.projects order by created_at desc limit 10");
     expect(d.latest_projects.map((p) => p.id)).toEqual(latest.map((p) => p.id));
     expect(d.latest_projects[0]!.owner_email).toMatch(/@example\.id$/);
-    const payments = await db.query<{ id: string }>("select id from api.invoices where status = 'paid' order by paid_at desc limit 10");
+    const payments = await db.query<{ id: string }>(
+      "select id from api.invoices where status = 'paid' order by paid_at desc limit 10",
+    );
     expect(d.latest_payments.map((p) => p.id)).toEqual(payments.map((p) => p.id));
   });
 
@@ -109,31 +121,34 @@ describe("bi_revenue", () => {
   type Bucket = { bucket_start: string; revenue: number; paid_invoices: number; new_projects: number };
   const bi = (params: string, token = admin.token) => api.request(`/rpc/bi_revenue?${params}`, { token });
 
-  test.each(["day", "week", "month"])("per %s: sums equal SQL, every bucket present, gaps are zeros", async (bucket) => {
-    const from = "2025-01-01";
-    const to = new Date().toISOString().slice(0, 10);
-    const { status, body } = await bi(`from=${from}&to=${to}&bucket=${bucket}`);
-    expect(status).toBe(200);
-    const rows = body as Bucket[];
-    const [expected] = await db.query<{ buckets: number; revenue: string; paid: number; projects: number }>(
-      `select (select count(*) from generate_series(date_trunc($3, $1::date::timestamp), date_trunc($3, $2::date::timestamp), ('1 ' || $3)::interval))::int as buckets,
+  test.each(["day", "week", "month"])(
+    "per %s: sums equal SQL, every bucket present, gaps are zeros",
+    async (bucket) => {
+      const from = "2025-01-01";
+      const to = new Date().toISOString().slice(0, 10);
+      const { status, body } = await bi(`from=${from}&to=${to}&bucket=${bucket}`);
+      expect(status).toBe(200);
+      const rows = body as Bucket[];
+      const [expected] = await db.query<{ buckets: number; revenue: string; paid: number; projects: number }>(
+        `select (select count(*) from generate_series(date_trunc($3, $1::date::timestamp), date_trunc($3, $2::date::timestamp), ('1 ' || $3)::interval))::int as buckets,
               (select coalesce(sum(amount), 0) from api.invoices where status in ('paid', 'partial_refunded')
                   and (paid_at at time zone 'Asia/Jakarta')::date between $1::date and $2::date) as revenue,
               (select count(*) from api.invoices where status in ('paid', 'partial_refunded')
                   and (paid_at at time zone 'Asia/Jakarta')::date between $1::date and $2::date)::int as paid,
               (select count(*) from api.projects where (created_at at time zone 'Asia/Jakarta')::date between $1::date and $2::date)::int as projects`,
-      [from, to, bucket],
-    );
-    expect(rows).toHaveLength(expected!.buckets);
-    expect(rows.reduce((a, r) => a + r.revenue, 0)).toBe(Number(expected!.revenue));
-    expect(rows.reduce((a, r) => a + r.paid_invoices, 0)).toBe(expected!.paid);
-    expect(rows.reduce((a, r) => a + r.new_projects, 0)).toBe(expected!.projects);
-    expect(rows.some((r) => r.revenue === 0 && r.paid_invoices === 0 && r.new_projects === 0)).toBe(true);
-    const starts = rows.map((r) => r.bucket_start);
-    expect([...starts].sort()).toEqual(starts);
-    if (bucket === "week") expect(new Date(`${starts[1]}T00:00:00Z`).getUTCDay()).toBe(1); // Mondays
-    if (bucket === "month") expect(starts.every((s) => s.endsWith("-01"))).toBe(true);
-  });
+        [from, to, bucket],
+      );
+      expect(rows).toHaveLength(expected!.buckets);
+      expect(rows.reduce((a, r) => a + r.revenue, 0)).toBe(Number(expected!.revenue));
+      expect(rows.reduce((a, r) => a + r.paid_invoices, 0)).toBe(expected!.paid);
+      expect(rows.reduce((a, r) => a + r.new_projects, 0)).toBe(expected!.projects);
+      expect(rows.some((r) => r.revenue === 0 && r.paid_invoices === 0 && r.new_projects === 0)).toBe(true);
+      const starts = rows.map((r) => r.bucket_start);
+      expect([...starts].sort()).toEqual(starts);
+      if (bucket === "week") expect(new Date(`${starts[1]}T00:00:00Z`).getUTCDay()).toBe(1); // Mondays
+      if (bucket === "month") expect(starts.every((s) => s.endsWith("-01"))).toBe(true);
+    },
+  );
 
   test.each([
     ["an unknown bucket", "from=2026-01-01&to=2026-02-01&bucket=hour", 400, "INVALID_BUCKET"],

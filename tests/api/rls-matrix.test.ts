@@ -89,7 +89,9 @@ const specs: TableSpec[] = [
     update: (who) =>
       // The worker writes status and url; the status stays valid for the life
       // cycle trigger (pending_payment → pending_payment is a no-op move).
-      who === "worker" ? { status: "pending_payment", url: `https://${unique()}.example.id` } : { name: `Proyek ${unique()}` },
+      who === "worker"
+        ? { status: "pending_payment", url: `https://${unique()}.example.id` }
+        : { name: `Proyek ${unique()}` },
     disposable: () =>
       insertReturningId(`insert into api.projects (user_id, name, type) values ($1, 'Sekali Pakai', 'company')`, [
         clientB.user.id,
@@ -602,9 +604,10 @@ describe("columns a role may write", () => {
       "insert into api.projects (user_id, name, type) values ($1, 'Situs Lunas', 'company') returning id::text",
       [clientB.user.id],
     );
-    await db.query("insert into api.invoices (project_id, amount, status, paid_at) values ($1, 1000000, 'paid', now())", [
-      paid!.id,
-    ]);
+    await db.query(
+      "insert into api.invoices (project_id, amount, status, paid_at) values ($1, 1000000, 'paid', now())",
+      [paid!.id],
+    );
     const ok = await patchSelf("admin", "projects", paid!.id, {
       status: "in_progress",
       url: "https://b.example.id",

@@ -8,7 +8,15 @@ import { createMigratedDatabase, type TestDatabase } from "../helpers/database";
 let db: TestDatabase;
 let api: TestApi;
 
-type Hit = { kind: "post" | "page"; id: string; slug: string; title: string; snippet: string; rank: number; published_at: string | null };
+type Hit = {
+  kind: "post" | "page";
+  id: string;
+  slug: string;
+  title: string;
+  snippet: string;
+  rank: number;
+  published_at: string | null;
+};
 
 beforeAll(async () => {
   db = await createMigratedDatabase();
@@ -55,7 +63,9 @@ describe("search_content", () => {
   test("Indonesian stemming: 'pembangunan' finds 'membangun' (both stem to bangun)", async () => {
     const { body } = await search({ query: "pembangunan", lang: "id" });
     expect((body as Hit[]).map((h) => h.slug).sort()).toEqual(["membangun-website-sekolah", "tentang-kami"]);
-    expect((body as Hit[]).find((h) => h.slug === "membangun-website-sekolah")!.snippet).toContain("<mark>membangun</mark>");
+    expect((body as Hit[]).find((h) => h.slug === "membangun-website-sekolah")!.snippet).toContain(
+      "<mark>membangun</mark>",
+    );
   });
 
   test("each language alone misses what only the other stems", async () => {
@@ -66,7 +76,9 @@ describe("search_content", () => {
   test("without lang both languages are searched and an item found twice comes once", async () => {
     const { body } = await search({ query: "website" });
     const slugs = (body as Hit[]).map((h) => h.slug);
-    expect(slugs).toEqual(expect.arrayContaining(["building-fast-websites", "website-tips", "membangun-website-sekolah"]));
+    expect(slugs).toEqual(
+      expect.arrayContaining(["building-fast-websites", "website-tips", "membangun-website-sekolah"]),
+    );
     expect(new Set(slugs).size).toBe(slugs.length);
   });
 

@@ -45,7 +45,12 @@ const validRow: Record<string, () => Row> = {
   }),
   "api.posts": () => ({ title: "Halo Dunia", slug: "halo-dunia", content: "Isi tulisan." }),
   "api.pages": () => ({ title: "Tentang Kami", slug: "tentang-kami", content: "Kami membuat website." }),
-  "api.pricing_plans": () => ({ identifier: "premium", name: "Premium", price: 7_500_000, description: "Paket lengkap" }),
+  "api.pricing_plans": () => ({
+    identifier: "premium",
+    name: "Premium",
+    price: 7_500_000,
+    description: "Paket lengkap",
+  }),
   "api.faqs": () => ({ question: "Berapa lama?", answer: "Dua minggu." }),
   "api.audit_logs": () => ({ action: "CREATE", resource: "projects" }),
   "api.websocket_connections": () => ({ user_id: fx.userId, connection_id: "socket-2", role: "client" }),
@@ -65,7 +70,11 @@ const validRow: Record<string, () => Row> = {
   "app_private.project_secrets": () => ({ project_id: fx.projectId, credentials_encrypted: Buffer.from([1, 2, 3]) }),
   "app_private.settings": () => ({ name: "test_setting", value: "nilai" }),
   "app_private.revoked_tokens": () => ({ jti: "11111111-1111-4111-8111-111111111111", expires_at: new Date() }),
-  "app_private.rate_limits": () => ({ action: `test_action_${Math.random().toString(36).slice(2)}`, max_count: 5, window_seconds: 60 }),
+  "app_private.rate_limits": () => ({
+    action: `test_action_${Math.random().toString(36).slice(2)}`,
+    max_count: 5,
+    window_seconds: 60,
+  }),
 };
 
 /** Inserts the table's valid row with `overrides`, in a transaction that is rolled back. */
@@ -146,7 +155,11 @@ check(
   "users_name_not_blank",
   "api.users",
   { "a name of 200 characters": { name: "a".repeat(200) } },
-  { "an empty name": { name: "" }, "a name of spaces": { name: "   " }, "a name of 201 characters": { name: "a".repeat(201) } },
+  {
+    "an empty name": { name: "" },
+    "a name of spaces": { name: "   " },
+    "a name of 201 characters": { name: "a".repeat(201) },
+  },
 );
 
 const badUrls = {
@@ -157,8 +170,13 @@ const badUrls = {
   "a URL with a space": "https://sman1.sch.id/profil sekolah",
 };
 const urlCases = (column: string, good: string) => ({
-  accepts: { [`an https ${column}`]: { [column]: good }, [`an http ${column} with port and query`]: { [column]: "http://localhost:3000/preview?id=1" } },
-  refuses: Object.fromEntries(Object.entries(badUrls).map(([what, url]) => [`${what} as ${column}`, { [column]: url }])),
+  accepts: {
+    [`an https ${column}`]: { [column]: good },
+    [`an http ${column} with port and query`]: { [column]: "http://localhost:3000/preview?id=1" },
+  },
+  refuses: Object.fromEntries(
+    Object.entries(badUrls).map(([what, url]) => [`${what} as ${column}`, { [column]: url }]),
+  ),
 });
 {
   const { accepts, refuses } = urlCases("url", "https://sman1.sch.id");
@@ -168,13 +186,21 @@ check(
   "projects_name_not_blank",
   "api.projects",
   { "a name of 200 characters": { name: "a".repeat(200) } },
-  { "an empty name": { name: "" }, "a name of spaces": { name: "  " }, "a name of 201 characters": { name: "a".repeat(201) } },
+  {
+    "an empty name": { name: "" },
+    "a name of spaces": { name: "  " },
+    "a name of 201 characters": { name: "a".repeat(201) },
+  },
 );
 check(
   "invoices_amount_positive",
   "api.invoices",
   { "an amount of 1 rupiah": { amount: 1 } },
-  { "a zero amount": { amount: 0 }, "a negative amount": { amount: -1 }, "an amount that rounds to 0.00": { amount: "0.001" } },
+  {
+    "a zero amount": { amount: 0 },
+    "a negative amount": { amount: -1 },
+    "an amount that rounds to 0.00": { amount: "0.001" },
+  },
 );
 check(
   "invoices_amount_whole_rupiah",
@@ -213,13 +239,22 @@ check(
 {
   const image = urlCases("image_url", "https://cdn.jasaweb.id/a.png");
   const demo = urlCases("demo_url", "https://demo.jasaweb.id/a");
-  check("templates_url_format", "api.templates", { ...image.accepts, ...demo.accepts }, { ...image.refuses, ...demo.refuses });
+  check(
+    "templates_url_format",
+    "api.templates",
+    { ...image.accepts, ...demo.accepts },
+    { ...image.refuses, ...demo.refuses },
+  );
 }
 check(
   "templates_name_not_blank",
   "api.templates",
   { "a name of 200 characters": { name: "a".repeat(200) } },
-  { "an empty name": { name: "" }, "a name of spaces": { name: "  " }, "a name of 201 characters": { name: "a".repeat(201) } },
+  {
+    "an empty name": { name: "" },
+    "a name of spaces": { name: "  " },
+    "a name of 201 characters": { name: "a".repeat(201) },
+  },
 );
 
 const slugCases = {
@@ -242,13 +277,22 @@ const slugCases = {
 check("posts_slug_format", "api.posts", slugCases.accepts, slugCases.refuses);
 {
   const { accepts, refuses } = urlCases("featured_image", "https://cdn.jasaweb.id/posts/cover.jpg");
-  check("posts_featured_image_format", "api.posts", { "no featured image (null)": { featured_image: null }, ...accepts }, refuses);
+  check(
+    "posts_featured_image_format",
+    "api.posts",
+    { "no featured image (null)": { featured_image: null }, ...accepts },
+    refuses,
+  );
 }
 check(
   "posts_title_not_blank",
   "api.posts",
   { "a title of 300 characters": { title: "a".repeat(300) } },
-  { "an empty title": { title: "" }, "a title of spaces": { title: "   " }, "a title of 301 characters": { title: "a".repeat(301) } },
+  {
+    "an empty title": { title: "" },
+    "a title of spaces": { title: "   " },
+    "a title of 301 characters": { title: "a".repeat(301) },
+  },
 );
 check(
   "posts_published_has_date",
@@ -264,7 +308,11 @@ check(
   "pages_title_not_blank",
   "api.pages",
   { "a title of 300 characters": { title: "a".repeat(300) } },
-  { "an empty title": { title: "" }, "a title of spaces": { title: "   " }, "a title of 301 characters": { title: "a".repeat(301) } },
+  {
+    "an empty title": { title: "" },
+    "a title of spaces": { title: "   " },
+    "a title of 301 characters": { title: "a".repeat(301) },
+  },
 );
 check(
   "pricing_plans_identifier_format",
@@ -302,7 +350,10 @@ check(
 check(
   "pricing_plans_features_array",
   "api.pricing_plans",
-  { "an empty features array": { features: "[]" }, "an array of feature texts": { features: '["Hosting 1 tahun", "SEO dasar"]' } },
+  {
+    "an empty features array": { features: "[]" },
+    "an array of feature texts": { features: '["Hosting 1 tahun", "SEO dasar"]' },
+  },
   {
     "a features object": { features: '{"hosting": true}' },
     "a features string": { features: '"Hosting 1 tahun"' },
@@ -313,12 +364,36 @@ check(
   "pricing_plans_name_not_blank",
   "api.pricing_plans",
   { "a name of 200 characters": { name: "a".repeat(200) } },
-  { "an empty name": { name: "" }, "a name of spaces": { name: "  " }, "a name of 201 characters": { name: "a".repeat(201) } },
+  {
+    "an empty name": { name: "" },
+    "a name of spaces": { name: "  " },
+    "a name of 201 characters": { name: "a".repeat(201) },
+  },
 );
-check("faqs_sort_order_non_negative", "api.faqs", { "a sort_order of 0": { sort_order: 0 } }, { "a sort_order of -1": { sort_order: -1 } });
-check("faqs_question_not_blank", "api.faqs", {}, { "an empty question": { question: "" }, "a question of spaces": { question: "  " } });
-check("faqs_answer_not_blank", "api.faqs", {}, { "an empty answer": { answer: "" }, "an answer of spaces": { answer: "  " } });
-check("audit_logs_resource_not_blank", "api.audit_logs", {}, { "an empty resource": { resource: "" }, "a resource of spaces": { resource: "  " } });
+check(
+  "faqs_sort_order_non_negative",
+  "api.faqs",
+  { "a sort_order of 0": { sort_order: 0 } },
+  { "a sort_order of -1": { sort_order: -1 } },
+);
+check(
+  "faqs_question_not_blank",
+  "api.faqs",
+  {},
+  { "an empty question": { question: "" }, "a question of spaces": { question: "  " } },
+);
+check(
+  "faqs_answer_not_blank",
+  "api.faqs",
+  {},
+  { "an empty answer": { answer: "" }, "an answer of spaces": { answer: "  " } },
+);
+check(
+  "audit_logs_resource_not_blank",
+  "api.audit_logs",
+  {},
+  { "an empty resource": { resource: "" }, "a resource of spaces": { resource: "  " } },
+);
 check(
   "websocket_connections_connection_id_not_blank",
   "api.websocket_connections",
@@ -374,11 +449,16 @@ check(
 check(
   "user_secrets_password_hash_bcrypt",
   "app_private.user_secrets",
-  { "a $2b$ bcrypt hash": { password_hash: BCRYPT }, "a $2y$ bcrypt hash": { password_hash: BCRYPT.replace("$2b$", "$2y$") } },
+  {
+    "a $2b$ bcrypt hash": { password_hash: BCRYPT },
+    "a $2y$ bcrypt hash": { password_hash: BCRYPT.replace("$2b$", "$2y$") },
+  },
   {
     "a plain-text password": { password_hash: "rahasia123" },
     "an md5-crypt hash": { password_hash: "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/" },
-    "a bcrypt hash with a one-digit cost": { password_hash: "$2a$4$CdV8my4Q0XmSa9GL4ZkU5u7aKSVTS531QHrt3Fhfy0i7xCW45ZDQW" },
+    "a bcrypt hash with a one-digit cost": {
+      password_hash: "$2a$4$CdV8my4Q0XmSa9GL4ZkU5u7aKSVTS531QHrt3Fhfy0i7xCW45ZDQW",
+    },
   },
 );
 check(
@@ -421,7 +501,11 @@ describe("CHECK constraints", () => {
         where con.contype = 'c' and n.nspname in ('api', 'app_private') and not c.relispartition
         order by 1`,
     );
-    const tested = [...new Set(checkCases.filter((c) => c.expected !== "ok").map((c) => (c.expected as { constraint: string }).constraint))];
+    const tested = [
+      ...new Set(
+        checkCases.filter((c) => c.expected !== "ok").map((c) => (c.expected as { constraint: string }).constraint),
+      ),
+    ];
     expect(tested.sort()).toEqual(rows.map((r) => r.conname).sort());
   });
 
@@ -454,11 +538,31 @@ describe("CHECK constraints", () => {
 
 describe("UNIQUE keys", () => {
   const uniques: { key: string; table: string; first: Row; second: Row }[] = [
-    { key: "users_email_key", table: "api.users", first: { email: "ani@example.id" }, second: { email: "ani@example.id", name: "Ani Lain" } },
-    { key: "posts_slug_key", table: "api.posts", first: { slug: "halo" }, second: { slug: "halo", title: "Judul lain" } },
-    { key: "pages_slug_key", table: "api.pages", first: { slug: "kontak" }, second: { slug: "kontak", title: "Kontak 2" } },
+    {
+      key: "users_email_key",
+      table: "api.users",
+      first: { email: "ani@example.id" },
+      second: { email: "ani@example.id", name: "Ani Lain" },
+    },
+    {
+      key: "posts_slug_key",
+      table: "api.posts",
+      first: { slug: "halo" },
+      second: { slug: "halo", title: "Judul lain" },
+    },
+    {
+      key: "pages_slug_key",
+      table: "api.pages",
+      first: { slug: "kontak" },
+      second: { slug: "kontak", title: "Kontak 2" },
+    },
     { key: "pricing_plans_identifier_key", table: "api.pricing_plans", first: {}, second: { name: "Premium Lain" } },
-    { key: "invoices_midtrans_order_id_key", table: "api.invoices", first: { midtrans_order_id: "JW-1" }, second: { midtrans_order_id: "JW-1" } },
+    {
+      key: "invoices_midtrans_order_id_key",
+      table: "api.invoices",
+      first: { midtrans_order_id: "JW-1" },
+      second: { midtrans_order_id: "JW-1" },
+    },
     { key: "websocket_connections_connection_id_key", table: "api.websocket_connections", first: {}, second: {} },
     {
       key: "websocket_room_memberships_connection_id_room_id_key",
@@ -485,8 +589,11 @@ describe("UNIQUE keys", () => {
 
   test("allows many invoices without a Midtrans order id (invoices_midtrans_order_id_key)", async () => {
     const count = await inRolledBackTransaction(db, async (client) => {
-      for (let i = 0; i < 3; i++) await insertRow(client, "api.invoices", { ...validRow["api.invoices"]!(), midtrans_order_id: null });
-      const { rows } = await client.query<{ n: number }>("select count(*)::int as n from api.invoices where midtrans_order_id is null");
+      for (let i = 0; i < 3; i++)
+        await insertRow(client, "api.invoices", { ...validRow["api.invoices"]!(), midtrans_order_id: null });
+      const { rows } = await client.query<{ n: number }>(
+        "select count(*)::int as n from api.invoices where midtrans_order_id is null",
+      );
       return rows[0]!.n;
     });
     expect(count).toBe(3);
@@ -502,7 +609,9 @@ describe("UNIQUE keys", () => {
       ]) {
         await insertRow(client, "api.websocket_room_memberships", { connection_id, room_id });
       }
-      const { rows } = await client.query<{ n: number }>("select count(*)::int as n from api.websocket_room_memberships");
+      const { rows } = await client.query<{ n: number }>(
+        "select count(*)::int as n from api.websocket_room_memberships",
+      );
       return rows[0]!.n;
     });
     expect(count).toBe(3);
@@ -512,7 +621,13 @@ describe("UNIQUE keys", () => {
 describe("enums", () => {
   const enums: { type: string; labels: string[]; wrong: string; table: string; column: string; extra?: Row }[] = [
     { type: "user_role", labels: ["admin", "client"], wrong: "Admin", table: "api.users", column: "role" },
-    { type: "project_type", labels: ["sekolah", "berita", "company"], wrong: "toko", table: "api.projects", column: "type" },
+    {
+      type: "project_type",
+      labels: ["sekolah", "berita", "company"],
+      wrong: "toko",
+      table: "api.projects",
+      column: "type",
+    },
     {
       type: "project_status",
       labels: ["pending_payment", "in_progress", "review", "completed"],
@@ -528,25 +643,65 @@ describe("enums", () => {
       column: "status",
       extra: { paid_at: new Date() },
     },
-    { type: "post_status", labels: ["draft", "published"], wrong: "archived", table: "api.posts", column: "status", extra: { published_at: new Date() } },
-    { type: "pricing_plan_color", labels: ["primary", "success", "warning"], wrong: "danger", table: "api.pricing_plans", column: "color" },
+    {
+      type: "post_status",
+      labels: ["draft", "published"],
+      wrong: "archived",
+      table: "api.posts",
+      column: "status",
+      extra: { published_at: new Date() },
+    },
+    {
+      type: "pricing_plan_color",
+      labels: ["primary", "success", "warning"],
+      wrong: "danger",
+      table: "api.pricing_plans",
+      column: "color",
+    },
     {
       type: "audit_action",
-      labels: ["CREATE", "UPDATE", "DELETE", "LOGIN", "LOGOUT", "VIEW", "PAYMENT_INIT", "PAYMENT_SUCCESS", "PAYMENT_FAILED", "EXPORT", "IMPORT", "ROLE_CHANGE"],
+      labels: [
+        "CREATE",
+        "UPDATE",
+        "DELETE",
+        "LOGIN",
+        "LOGOUT",
+        "VIEW",
+        "PAYMENT_INIT",
+        "PAYMENT_SUCCESS",
+        "PAYMENT_FAILED",
+        "EXPORT",
+        "IMPORT",
+        "ROLE_CHANGE",
+      ],
       wrong: "create",
       table: "api.audit_logs",
       column: "action",
     },
     {
       type: "websocket_event_type",
-      labels: ["project_update", "payment_received", "system_alert", "admin_broadcast", "connection_status", "heartbeat"],
+      labels: [
+        "project_update",
+        "payment_received",
+        "system_alert",
+        "admin_broadcast",
+        "connection_status",
+        "heartbeat",
+      ],
       wrong: "ping",
       table: "api.websocket_events",
       column: "event_type",
     },
     {
       type: "notification_type",
-      labels: ["project_status_change", "payment_received", "system_announcement", "admin_alert", "deadline_reminder", "new_feature"],
+      labels: [
+        "project_status_change",
+        "payment_received",
+        "system_announcement",
+        "admin_alert",
+        "deadline_reminder",
+        "new_feature",
+      ],
       wrong: "promo",
       table: "api.real_time_notifications",
       column: "type",
@@ -574,15 +729,18 @@ describe("enums", () => {
     expect(outcomes).toEqual(Object.fromEntries(labels.map((l) => [l, "ok"])));
   });
 
-  test.each(enums)("$table.$column refuses '$wrong' (22P02 invalid input value for enum api.$type)", async ({ type, wrong, table, column, extra }) => {
-    const error = await inRolledBackTransaction(db, (client) =>
-      insertRow(client, table, { ...validRow[table]!(), ...extra, [column]: wrong }).then(
-        () => undefined,
-        (e: unknown) => e,
-      ),
-    );
-    expect(error).toMatchObject({ code: "22P02", message: `invalid input value for enum api.${type}: "${wrong}"` });
-  });
+  test.each(enums)(
+    "$table.$column refuses '$wrong' (22P02 invalid input value for enum api.$type)",
+    async ({ type, wrong, table, column, extra }) => {
+      const error = await inRolledBackTransaction(db, (client) =>
+        insertRow(client, table, { ...validRow[table]!(), ...extra, [column]: wrong }).then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      );
+      expect(error).toMatchObject({ code: "22P02", message: `invalid input value for enum api.${type}: "${wrong}"` });
+    },
+  );
 
   test("templates.category takes the project types (api.project_type)", async () => {
     expect(await attempt("api.templates", { category: "company" })).toBe("ok");
@@ -602,42 +760,95 @@ describe("foreign keys", () => {
     notificationId: string;
     auditId: string;
   };
-  const one = async (client: Client, sql: string, params: unknown[]) => (await client.query<{ id: string }>(sql, params)).rows[0]!.id;
+  const one = async (client: Client, sql: string, params: unknown[]) =>
+    (await client.query<{ id: string }>(sql, params)).rows[0]!.id;
 
   /** A user with one row in every table that hangs off it. */
   async function userWithEverything(client: Client, tag: string): Promise<Graph> {
-    const userId = await one(client, `insert into api.users (email, name) values ($1, $2) returning id`, [`${tag}@example.id`, tag]);
-    await client.query(`insert into app_private.user_secrets (user_id, password_hash) values ($1, $2)`, [userId, BCRYPT]);
-    const projectId = await one(client, `insert into api.projects (user_id, name, type) values ($1, 'Proyek', 'company') returning id`, [userId]);
-    await client.query(`insert into app_private.project_secrets (project_id, credentials_encrypted) values ($1, '\\x00')`, [projectId]);
-    const invoiceId = await one(client, `insert into api.invoices (project_id, amount) values ($1, 2500000) returning id`, [projectId]);
+    const userId = await one(client, `insert into api.users (email, name) values ($1, $2) returning id`, [
+      `${tag}@example.id`,
+      tag,
+    ]);
+    await client.query(`insert into app_private.user_secrets (user_id, password_hash) values ($1, $2)`, [
+      userId,
+      BCRYPT,
+    ]);
+    const projectId = await one(
+      client,
+      `insert into api.projects (user_id, name, type) values ($1, 'Proyek', 'company') returning id`,
+      [userId],
+    );
+    await client.query(
+      `insert into app_private.project_secrets (project_id, credentials_encrypted) values ($1, '\\x00')`,
+      [projectId],
+    );
+    const invoiceId = await one(
+      client,
+      `insert into api.invoices (project_id, amount) values ($1, 2500000) returning id`,
+      [projectId],
+    );
     const connectionId = `${tag}-socket`;
-    await client.query(`insert into api.websocket_connections (user_id, connection_id, role) values ($1, $2, 'client')`, [userId, connectionId]);
-    const eventId = await one(client, `insert into api.websocket_events (event_type, connection_id) values ('heartbeat', $1) returning id`, [connectionId]);
-    const queueId = await one(client, `insert into api.websocket_message_queue (connection_id, event_type) values ($1, 'project_update') returning id`, [connectionId]);
-    const membershipId = await one(client, `insert into api.websocket_room_memberships (connection_id, room_id) values ($1, 'admin') returning id`, [connectionId]);
+    await client.query(
+      `insert into api.websocket_connections (user_id, connection_id, role) values ($1, $2, 'client')`,
+      [userId, connectionId],
+    );
+    const eventId = await one(
+      client,
+      `insert into api.websocket_events (event_type, connection_id) values ('heartbeat', $1) returning id`,
+      [connectionId],
+    );
+    const queueId = await one(
+      client,
+      `insert into api.websocket_message_queue (connection_id, event_type) values ($1, 'project_update') returning id`,
+      [connectionId],
+    );
+    const membershipId = await one(
+      client,
+      `insert into api.websocket_room_memberships (connection_id, room_id) values ($1, 'admin') returning id`,
+      [connectionId],
+    );
     const notificationId = await one(
       client,
       `insert into api.real_time_notifications (user_id, type, title, message) values ($1, 'new_feature', 'Baru', 'Pesan') returning id`,
       [userId],
     );
-    const auditId = await one(client, `insert into api.audit_logs (user_id, action, resource) values ($1, 'LOGIN', 'users') returning id`, [userId]);
+    const auditId = await one(
+      client,
+      `insert into api.audit_logs (user_id, action, resource) values ($1, 'LOGIN', 'users') returning id`,
+      [userId],
+    );
     return { userId, projectId, invoiceId, connectionId, eventId, queueId, membershipId, notificationId, auditId };
   }
 
-  const count = async (client: Client, sql: string, param: string) => (await client.query<{ n: number }>(`select count(*)::int as n ${sql}`, [param])).rows[0]!.n;
+  const count = async (client: Client, sql: string, param: string) =>
+    (await client.query<{ n: number }>(`select count(*)::int as n ${sql}`, [param])).rows[0]!.n;
 
   const userChildren: { what: string; fkeys: string; sql: string; key: keyof Graph }[] = [
     { what: "projects", fkeys: "projects_user_id_fkey", sql: "from api.projects where id = $1", key: "projectId" },
-    { what: "their invoices", fkeys: "projects_user_id_fkey → invoices_project_id_fkey", sql: "from api.invoices where id = $1", key: "invoiceId" },
+    {
+      what: "their invoices",
+      fkeys: "projects_user_id_fkey → invoices_project_id_fkey",
+      sql: "from api.invoices where id = $1",
+      key: "invoiceId",
+    },
     {
       what: "their project secrets",
       fkeys: "projects_user_id_fkey → project_secrets_project_id_fkey",
       sql: "from app_private.project_secrets where project_id = $1",
       key: "projectId",
     },
-    { what: "the password hash", fkeys: "user_secrets_user_id_fkey", sql: "from app_private.user_secrets where user_id = $1", key: "userId" },
-    { what: "websocket connections", fkeys: "websocket_connections_user_id_fkey", sql: "from api.websocket_connections where connection_id = $1", key: "connectionId" },
+    {
+      what: "the password hash",
+      fkeys: "user_secrets_user_id_fkey",
+      sql: "from app_private.user_secrets where user_id = $1",
+      key: "userId",
+    },
+    {
+      what: "websocket connections",
+      fkeys: "websocket_connections_user_id_fkey",
+      sql: "from api.websocket_connections where connection_id = $1",
+      key: "connectionId",
+    },
     {
       what: "their websocket events",
       fkeys: "websocket_connections_user_id_fkey → websocket_events_connection_id_fkey",
@@ -656,19 +867,27 @@ describe("foreign keys", () => {
       sql: "from api.websocket_room_memberships where id = $1",
       key: "membershipId",
     },
-    { what: "notifications", fkeys: "real_time_notifications_user_id_fkey", sql: "from api.real_time_notifications where id = $1", key: "notificationId" },
+    {
+      what: "notifications",
+      fkeys: "real_time_notifications_user_id_fkey",
+      sql: "from api.real_time_notifications where id = $1",
+      key: "notificationId",
+    },
   ];
 
-  test.each(userChildren)("deleting a user deletes $what, not another user's (cascade $fkeys)", async ({ sql, key }) => {
-    const [gone, kept] = await inRolledBackTransaction(db, async (client) => {
-      const deleted = await userWithEverything(client, "hapus");
-      const other = await userWithEverything(client, "tetap");
-      expect(await count(client, sql, deleted[key])).toBe(1);
-      await client.query("delete from api.users where id = $1", [deleted.userId]);
-      return [await count(client, sql, deleted[key]), await count(client, sql, other[key])];
-    });
-    expect({ gone, kept }).toEqual({ gone: 0, kept: 1 });
-  });
+  test.each(userChildren)(
+    "deleting a user deletes $what, not another user's (cascade $fkeys)",
+    async ({ sql, key }) => {
+      const [gone, kept] = await inRolledBackTransaction(db, async (client) => {
+        const deleted = await userWithEverything(client, "hapus");
+        const other = await userWithEverything(client, "tetap");
+        expect(await count(client, sql, deleted[key])).toBe(1);
+        await client.query("delete from api.users where id = $1", [deleted.userId]);
+        return [await count(client, sql, deleted[key]), await count(client, sql, other[key])];
+      });
+      expect({ gone, kept }).toEqual({ gone: 0, kept: 1 });
+    },
+  );
 
   test("deleting a user keeps their audit rows with user_id set to NULL (audit_logs_user_id_fkey on delete set null)", async () => {
     const rows = await inRolledBackTransaction(db, async (client) => {
@@ -705,12 +924,32 @@ describe("foreign keys", () => {
     { fkey: "projects_user_id_fkey", table: "api.projects", row: { user_id: missingParent } },
     { fkey: "invoices_project_id_fkey", table: "api.invoices", row: { project_id: missingParent } },
     { fkey: "user_secrets_user_id_fkey", table: "app_private.user_secrets", row: { user_id: missingParent } },
-    { fkey: "project_secrets_project_id_fkey", table: "app_private.project_secrets", row: { project_id: missingParent } },
+    {
+      fkey: "project_secrets_project_id_fkey",
+      table: "app_private.project_secrets",
+      row: { project_id: missingParent },
+    },
     { fkey: "websocket_connections_user_id_fkey", table: "api.websocket_connections", row: { user_id: missingParent } },
-    { fkey: "websocket_room_memberships_connection_id_fkey", table: "api.websocket_room_memberships", row: { connection_id: "no-such-socket" } },
-    { fkey: "websocket_events_connection_id_fkey", table: "api.websocket_events", row: { connection_id: "no-such-socket" } },
-    { fkey: "websocket_message_queue_connection_id_fkey", table: "api.websocket_message_queue", row: { connection_id: "no-such-socket" } },
-    { fkey: "real_time_notifications_user_id_fkey", table: "api.real_time_notifications", row: { user_id: missingParent } },
+    {
+      fkey: "websocket_room_memberships_connection_id_fkey",
+      table: "api.websocket_room_memberships",
+      row: { connection_id: "no-such-socket" },
+    },
+    {
+      fkey: "websocket_events_connection_id_fkey",
+      table: "api.websocket_events",
+      row: { connection_id: "no-such-socket" },
+    },
+    {
+      fkey: "websocket_message_queue_connection_id_fkey",
+      table: "api.websocket_message_queue",
+      row: { connection_id: "no-such-socket" },
+    },
+    {
+      fkey: "real_time_notifications_user_id_fkey",
+      table: "api.real_time_notifications",
+      row: { user_id: missingParent },
+    },
     { fkey: "audit_logs_user_id_fkey", table: "api.audit_logs", row: { user_id: missingParent } },
     {
       fkey: "revoked_tokens_user_id_fkey",
@@ -718,9 +957,12 @@ describe("foreign keys", () => {
       row: { user_id: missingParent },
     },
   ];
-  test.each(orphans)("refuses a row whose parent does not exist in $table (23503 $fkey)", async ({ fkey, table, row }) => {
-    expect(await attempt(table, row)).toEqual(violation("23503", fkey));
-  });
+  test.each(orphans)(
+    "refuses a row whose parent does not exist in $table (23503 $fkey)",
+    async ({ fkey, table, row }) => {
+      expect(await attempt(table, row)).toEqual(violation("23503", fkey));
+    },
+  );
 
   test("the cases above cover every foreign key of the schema", async () => {
     const rows = await db.query<{ conname: string }>(
@@ -753,31 +995,45 @@ describe("defaults", () => {
     { table: "api.websocket_message_queue", createdAt: "created_at" },
     { table: "api.real_time_notifications", createdAt: "created_at" },
   ];
-  test.each(tables)("$table gets a random UUID id and $createdAt = now() from the database", async ({ table, createdAt, second }) => {
-    const rows = await inRolledBackTransaction(db, async (client) => {
-      const returning = `id::text, "${createdAt}" = now() as stamped_now`;
-      return [
-        await insertRow<{ id: string; stamped_now: boolean }>(client, table, validRow[table]!(), returning),
-        await insertRow<{ id: string; stamped_now: boolean }>(client, table, { ...validRow[table]!(), ...second }, returning),
-      ];
-    });
-    expect(rows).toEqual([
-      { id: expect.stringMatching(uuidV4), stamped_now: true },
-      { id: expect.stringMatching(uuidV4), stamped_now: true },
-    ]);
-    expect(rows[0]!.id).not.toBe(rows[1]!.id);
-  });
+  test.each(tables)(
+    "$table gets a random UUID id and $createdAt = now() from the database",
+    async ({ table, createdAt, second }) => {
+      const rows = await inRolledBackTransaction(db, async (client) => {
+        const returning = `id::text, "${createdAt}" = now() as stamped_now`;
+        return [
+          await insertRow<{ id: string; stamped_now: boolean }>(client, table, validRow[table]!(), returning),
+          await insertRow<{ id: string; stamped_now: boolean }>(
+            client,
+            table,
+            { ...validRow[table]!(), ...second },
+            returning,
+          ),
+        ];
+      });
+      expect(rows).toEqual([
+        { id: expect.stringMatching(uuidV4), stamped_now: true },
+        { id: expect.stringMatching(uuidV4), stamped_now: true },
+      ]);
+      expect(rows[0]!.id).not.toBe(rows[1]!.id);
+    },
+  );
 
   const columnDefaults: { table: string; expected: Row }[] = [
     { table: "api.users", expected: { role: "client", phone: null } },
     { table: "api.projects", expected: { status: "pending_payment", url: null } },
     { table: "api.invoices", expected: { status: "unpaid", paid_at: null, midtrans_order_id: null } },
     { table: "api.posts", expected: { status: "draft", published_at: null } },
-    { table: "api.pricing_plans", expected: { features: [], popular: false, color: "primary", sort_order: 0, is_active: true } },
+    {
+      table: "api.pricing_plans",
+      expected: { features: [], popular: false, color: "primary", sort_order: 0, is_active: true },
+    },
     { table: "api.faqs", expected: { sort_order: 0, is_active: true } },
     { table: "api.websocket_connections", expected: { is_alive: true, rooms: [] } },
     { table: "api.websocket_events", expected: { payload: {}, is_delivered: false, delivered_at: null } },
-    { table: "api.websocket_message_queue", expected: { payload: {}, priority: 0, attempts: 0, max_attempts: 5, expires_at: null } },
+    {
+      table: "api.websocket_message_queue",
+      expected: { payload: {}, priority: 0, attempts: 0, max_attempts: 5, expires_at: null },
+    },
     { table: "api.real_time_notifications", expected: { priority: "medium", read: false, read_at: null } },
   ];
   test.each(columnDefaults)("a new row of $table starts as $expected", async ({ table, expected }) => {
@@ -786,31 +1042,69 @@ describe("defaults", () => {
   });
 
   const stamped: { table: string; change: string; key: string; row: () => Row }[] = [
-    { table: "api.projects", change: "name = 'Nama Baru'", key: "id", row: () => ({ user_id: fx.userId, name: "Lama", type: "company" }) },
-    { table: "api.pages", change: "content = 'Isi baru'", key: "id", row: () => ({ title: "Kontak", slug: "kontak-stamp", content: "Isi" }) },
-    { table: "api.pricing_plans", change: "price = 3000000", key: "id", row: () => ({ ...validRow["api.pricing_plans"]!(), identifier: "stamp" }) },
+    {
+      table: "api.projects",
+      change: "name = 'Nama Baru'",
+      key: "id",
+      row: () => ({ user_id: fx.userId, name: "Lama", type: "company" }),
+    },
+    {
+      table: "api.pages",
+      change: "content = 'Isi baru'",
+      key: "id",
+      row: () => ({ title: "Kontak", slug: "kontak-stamp", content: "Isi" }),
+    },
+    {
+      table: "api.pricing_plans",
+      change: "price = 3000000",
+      key: "id",
+      row: () => ({ ...validRow["api.pricing_plans"]!(), identifier: "stamp" }),
+    },
     { table: "api.faqs", change: "answer = 'Jawaban baru'", key: "id", row: () => validRow["api.faqs"]!() },
-    { table: "app_private.user_secrets", change: `password_hash = '${BCRYPT}'`, key: "user_id", row: () => validRow["app_private.user_secrets"]!() },
-    { table: "app_private.project_secrets", change: "credentials_encrypted = '\\x01'", key: "project_id", row: () => validRow["app_private.project_secrets"]!() },
-    { table: "app_private.settings", change: "value = 'baru'", key: "name", row: () => ({ name: "stamp_setting", value: "lama" }) },
+    {
+      table: "app_private.user_secrets",
+      change: `password_hash = '${BCRYPT}'`,
+      key: "user_id",
+      row: () => validRow["app_private.user_secrets"]!(),
+    },
+    {
+      table: "app_private.project_secrets",
+      change: "credentials_encrypted = '\\x01'",
+      key: "project_id",
+      row: () => validRow["app_private.project_secrets"]!(),
+    },
+    {
+      table: "app_private.settings",
+      change: "value = 'baru'",
+      key: "name",
+      row: () => ({ name: "stamp_setting", value: "lama" }),
+    },
   ];
-  test.each(stamped)("an UPDATE of $table in a later transaction bumps updated_at (trigger _100_timestamps)", async ({ table, change, key, row }) => {
-    // Two autocommitted statements: two transactions, two values of now().
-    // Two autocommitted statements: two transactions, two values of now()
-    // (compared in SQL: they can be less than a millisecond apart).
-    const inserted = await insertRow<{ k: string; updated_at: string }>(db.pool, table, row(), `"${key}"::text as k, updated_at::text`);
-    try {
-      const [updated] = await db.query<{ later: boolean; is_now: boolean }>(
-        `update ${table} set ${change}, updated_at = '2000-01-01T00:00:00Z' where "${key}"::text = $1
-         returning updated_at > $2::timestamptz as later, updated_at = now() as is_now`,
-        [inserted.k, inserted.updated_at],
+  test.each(stamped)(
+    "an UPDATE of $table in a later transaction bumps updated_at (trigger _100_timestamps)",
+    async ({ table, change, key, row }) => {
+      // Two autocommitted statements: two transactions, two values of now().
+      // Two autocommitted statements: two transactions, two values of now()
+      // (compared in SQL: they can be less than a millisecond apart).
+      const inserted = await insertRow<{ k: string; updated_at: string }>(
+        db.pool,
+        table,
+        row(),
+        `"${key}"::text as k, updated_at::text`,
       );
-      // Even an explicit updated_at is replaced by the time of the change.
-      expect(updated).toEqual({ later: true, is_now: true });
-    } finally {
-      await db.query(`delete from ${table} where "${key}"::text = $1`, [inserted.k]);
-    }
-  });
+      try {
+        const [updated] = await db.query<{ later: boolean; is_now: boolean }>(
+          `update ${table} set ${change}, updated_at = '2000-01-01T00:00:00Z' where "${key}"::text = $1
+         returning updated_at > $2::timestamptz as later, updated_at = now() as is_now`,
+          [inserted.k, inserted.updated_at],
+        );
+        // Even an explicit updated_at is replaced by the time of the change.
+        expect(updated).toEqual({ later: true, is_now: true });
+      } finally {
+        await db.query(`delete from ${table} where "${key}"::text = $1`, [inserted.k]);
+      }
+    },
+  );
 
   test("only the tables with updated_at carry the timestamp trigger; users has no updated_at", async () => {
     const rows = await db.query<{ table: string; has_column: boolean; has_trigger: boolean }>(
@@ -821,8 +1115,14 @@ describe("defaults", () => {
         where n.nspname in ('api', 'app_private') and c.relkind in ('r', 'p') and not c.relispartition
         order by 1`,
     );
-    for (const r of rows) expect({ table: r.table, trigger: r.has_trigger }).toEqual({ table: r.table, trigger: r.has_column });
-    expect(rows.filter((r) => r.has_column).map((r) => r.table).sort()).toEqual([
+    for (const r of rows)
+      expect({ table: r.table, trigger: r.has_trigger }).toEqual({ table: r.table, trigger: r.has_column });
+    expect(
+      rows
+        .filter((r) => r.has_column)
+        .map((r) => r.table)
+        .sort(),
+    ).toEqual([
       "api.faqs",
       "api.pages",
       "api.pricing_plans",
@@ -831,6 +1131,10 @@ describe("defaults", () => {
       "app_private.settings",
       "app_private.user_secrets",
     ]);
-    expect(rows.find((r) => r.table === "api.users")).toEqual({ table: "api.users", has_column: false, has_trigger: false });
+    expect(rows.find((r) => r.table === "api.users")).toEqual({
+      table: "api.users",
+      has_column: false,
+      has_trigger: false,
+    });
   });
 });

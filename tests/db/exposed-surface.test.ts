@@ -41,8 +41,20 @@ test("the api schema holds exactly the 14 blueprint tables and no view", async (
   );
   expect(rows).toEqual(
     [
-      "audit_logs", "faqs", "invoices", "pages", "posts", "pricing_plans", "projects", "real_time_notifications",
-      "templates", "users", "websocket_connections", "websocket_events", "websocket_message_queue", "websocket_room_memberships",
+      "audit_logs",
+      "faqs",
+      "invoices",
+      "pages",
+      "posts",
+      "pricing_plans",
+      "projects",
+      "real_time_notifications",
+      "templates",
+      "users",
+      "websocket_connections",
+      "websocket_events",
+      "websocket_message_queue",
+      "websocket_room_memberships",
     ].map((name) => ({ name, kind: ["audit_logs", "websocket_events"].includes(name) ? "p" : "r" })),
   );
 });

@@ -34,11 +34,10 @@ const englishPage = {
 beforeAll(async () => {
   db = await createMigratedDatabase();
   for (const p of [indonesianPost, englishPost]) {
-    await db.query(`insert into api.posts (title, slug, content, status, published_at) values ($1, $2, $3, 'published', now())`, [
-      p.title,
-      p.slug,
-      p.content,
-    ]);
+    await db.query(
+      `insert into api.posts (title, slug, content, status, published_at) values ($1, $2, $3, 'published', now())`,
+      [p.title, p.slug, p.content],
+    );
   }
   for (const p of [indonesianPage, englishPage]) {
     await db.query(`insert into api.pages (title, slug, content) values ($1, $2, $3)`, [p.title, p.slug, p.content]);
@@ -49,7 +48,12 @@ afterAll(async () => {
 });
 
 type Config = "indonesian" | "english";
-type Search = { table: "api.posts" | "api.pages"; config: Config; document: "title" | "title and content"; query: string };
+type Search = {
+  table: "api.posts" | "api.pages";
+  config: Config;
+  document: "title" | "title and content";
+  query: string;
+};
 
 /** The indexed expression of `search`, matched against plainto_tsquery(config, $1). */
 function searchSql({ table, config, document }: Omit<Search, "query">): string {
@@ -104,7 +108,14 @@ test.each([
 ])("the $config title search for '$query' finds a post by its title alone", async ({ config, query, slug }) => {
   expect(await search({ table: "api.posts", config, document: "title", query })).toEqual([slug]);
   // A word only in the content is not in the title's index.
-  expect(await search({ table: "api.posts", config, document: "title", query: config === "english" ? "quickly" : "pendaftaran" })).toEqual([]);
+  expect(
+    await search({
+      table: "api.posts",
+      config,
+      document: "title",
+      query: config === "english" ? "quickly" : "pendaftaran",
+    }),
+  ).toEqual([]);
 });
 
 describe("the searches use the GIN indexes", () => {
@@ -112,12 +123,42 @@ describe("the searches use the GIN indexes", () => {
   const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
 
   const cases: (Search & { index: string })[] = [
-    { table: "api.posts", config: "indonesian", document: "title and content", query: "pembangunan", index: "posts_fts_id_idx" },
-    { table: "api.posts", config: "english", document: "title and content", query: "websites", index: "posts_fts_en_idx" },
-    { table: "api.posts", config: "indonesian", document: "title", query: "pembangunan", index: "posts_title_fts_id_idx" },
+    {
+      table: "api.posts",
+      config: "indonesian",
+      document: "title and content",
+      query: "pembangunan",
+      index: "posts_fts_id_idx",
+    },
+    {
+      table: "api.posts",
+      config: "english",
+      document: "title and content",
+      query: "websites",
+      index: "posts_fts_en_idx",
+    },
+    {
+      table: "api.posts",
+      config: "indonesian",
+      document: "title",
+      query: "pembangunan",
+      index: "posts_title_fts_id_idx",
+    },
     { table: "api.posts", config: "english", document: "title", query: "building", index: "posts_title_fts_en_idx" },
-    { table: "api.pages", config: "indonesian", document: "title and content", query: "pembangunan", index: "pages_fts_id_idx" },
-    { table: "api.pages", config: "english", document: "title and content", query: "websites", index: "pages_fts_en_idx" },
+    {
+      table: "api.pages",
+      config: "indonesian",
+      document: "title and content",
+      query: "pembangunan",
+      index: "pages_fts_id_idx",
+    },
+    {
+      table: "api.pages",
+      config: "english",
+      document: "title and content",
+      query: "websites",
+      index: "pages_fts_en_idx",
+    },
   ];
 
   // 2000 other rows and fresh statistics, so the planner picks the index on
@@ -131,12 +172,17 @@ describe("the searches use the GIN indexes", () => {
           : `insert into api.pages (title, slug, content) select 'Halaman ' || i, 'halaman-' || i, 'Isi halaman nomor ' || i from generate_series(1, 2000) i`;
       await client.query(filler);
       await client.query(`analyze ${c.table}`);
-      const explained = await client.query<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(`explain (format json) ${searchSql(c)}`, [c.query]);
+      const explained = await client.query<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(
+        `explain (format json) ${searchSql(c)}`,
+        [c.query],
+      );
       const result = await client.query<{ slug: string }>(searchSql(c), [c.query]);
       return { plan: explained.rows[0]!["QUERY PLAN"][0].Plan, found: result.rows.length };
     });
     const scans = nodes(plan).filter((n) => n["Node Type"].includes("Scan"));
-    expect(scans).toEqual(expect.arrayContaining([expect.objectContaining({ "Node Type": "Bitmap Index Scan", "Index Name": c.index })]));
+    expect(scans).toEqual(
+      expect.arrayContaining([expect.objectContaining({ "Node Type": "Bitmap Index Scan", "Index Name": c.index })]),
+    );
     expect(scans.map((n) => n["Node Type"])).not.toContain("Seq Scan");
     expect(found).toBe(1);
   });

@@ -33,7 +33,8 @@ async function indexesOf(table: string): Promise<Record<string, string>> {
 const normalise = (def: string) =>
   def.replace(/^CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ USING /, (_, unique?: string) => (unique ? "unique " : ""));
 
-const fts = (config: "english" | "indonesian", expression: string) => `gin (to_tsvector('${config}'::regconfig, ${expression}))`;
+const fts = (config: "english" | "indonesian", expression: string) =>
+  `gin (to_tsvector('${config}'::regconfig, ${expression}))`;
 const titleAndContent = "((title || ' '::text) || content)";
 
 const expected: Record<string, Record<string, string>> = {
@@ -140,7 +141,8 @@ const expected: Record<string, Record<string, string>> = {
     websocket_message_queue_expires_at_idx: "btree (expires_at)",
     websocket_message_queue_attempts_idx: "btree (attempts)",
     // Without the blueprint's "expires_at > now()": now() is not immutable.
-    websocket_message_queue_deliverable_idx: "btree (connection_id, priority, created_at) WHERE (attempts < max_attempts)",
+    websocket_message_queue_deliverable_idx:
+      "btree (connection_id, priority, created_at) WHERE (attempts < max_attempts)",
   },
   "api.websocket_room_memberships": {
     websocket_room_memberships_pkey: "unique btree (id)",
@@ -187,27 +189,31 @@ describe("indexes", () => {
 
   // Each partition (monthly and default) has its own copy of every index of
   // the parent, attached to it: queries on one month use them too.
-  test.each(["api.audit_logs", "api.websocket_events"])("every partition of %s carries each of its indexes", async (parent) => {
-    const rows = await db.query<{ partition: string; parent_index: string; def: string }>(
-      `select part.relid::regclass::text as partition, parent_index.relname as parent_index, pg_get_indexdef(child_index.inhrelid) as def
+  test.each(["api.audit_logs", "api.websocket_events"])(
+    "every partition of %s carries each of its indexes",
+    async (parent) => {
+      const rows = await db.query<{ partition: string; parent_index: string; def: string }>(
+        `select part.relid::regclass::text as partition, parent_index.relname as parent_index, pg_get_indexdef(child_index.inhrelid) as def
          from pg_partition_tree($1::regclass) part
          join pg_index pi on pi.indrelid = $1::regclass
          join pg_class parent_index on parent_index.oid = pi.indexrelid
          left join (pg_inherits child_index join pg_index ci on ci.indexrelid = child_index.inhrelid)
            on child_index.inhparent = pi.indexrelid and ci.indrelid = part.relid
         where part.isleaf`,
-      [parent],
-    );
-    const partitions = [...new Set(rows.map((r) => r.partition))].sort();
-    const name = parent.replace("api.", "");
-    expect(partitions).toContain(`app_private.${name}_default`);
-    expect(partitions.filter((p) => /_p\d{6}$/.test(p)).length).toBeGreaterThanOrEqual(4);
-    const byPartition: Record<string, Record<string, string | null>> = {};
-    for (const r of rows) (byPartition[r.partition] ??= {})[r.parent_index] = r.def === null ? null : normalise(r.def);
-    for (const partition of partitions) {
-      expect({ partition, indexes: byPartition[partition] }).toEqual({ partition, indexes: expected[parent] });
-    }
-  });
+        [parent],
+      );
+      const partitions = [...new Set(rows.map((r) => r.partition))].sort();
+      const name = parent.replace("api.", "");
+      expect(partitions).toContain(`app_private.${name}_default`);
+      expect(partitions.filter((p) => /_p\d{6}$/.test(p)).length).toBeGreaterThanOrEqual(4);
+      const byPartition: Record<string, Record<string, string | null>> = {};
+      for (const r of rows)
+        (byPartition[r.partition] ??= {})[r.parent_index] = r.def === null ? null : normalise(r.def);
+      for (const partition of partitions) {
+        expect({ partition, indexes: byPartition[partition] }).toEqual({ partition, indexes: expected[parent] });
+      }
+    },
+  );
 });
 
 describe("row level security and documentation", () => {
@@ -218,7 +224,9 @@ describe("row level security and documentation", () => {
         order by 1`,
     );
     expect(rows.length).toBeGreaterThanOrEqual(14 + 3 + 2 * 5);
-    expect(rows.map((r) => r.table)).toEqual(expect.arrayContaining(["app_private.audit_logs_default", "app_private.user_secrets"]));
+    expect(rows.map((r) => r.table)).toEqual(
+      expect.arrayContaining(["app_private.audit_logs_default", "app_private.user_secrets"]),
+    );
     expect(rows.filter((r) => !r.rls)).toEqual([]);
   });
 
@@ -249,7 +257,11 @@ describe("row level security and documentation", () => {
        order by 1`,
     );
     expect(rows.map((r) => r.object)).toEqual(
-      expect.arrayContaining(["table app_private.user_secrets", "function app_private.maintain_partitions()", "schema api"]),
+      expect.arrayContaining([
+        "table app_private.user_secrets",
+        "function app_private.maintain_partitions()",
+        "schema api",
+      ]),
     );
     expect(rows.filter((r) => !r.comment?.trim()).map((r) => r.object)).toEqual([]);
   });

@@ -14,8 +14,13 @@ const SOCKET = "partition-test-socket";
 
 beforeAll(async () => {
   db = await createMigratedDatabase();
-  const [user] = await db.query<{ id: string }>(`insert into api.users (email, name) values ('partisi@example.id', 'Partisi') returning id`);
-  await db.query(`insert into api.websocket_connections (user_id, connection_id, role) values ($1, $2, 'client')`, [user!.id, SOCKET]);
+  const [user] = await db.query<{ id: string }>(
+    `insert into api.users (email, name) values ('partisi@example.id', 'Partisi') returning id`,
+  );
+  await db.query(`insert into api.websocket_connections (user_id, connection_id, role) values ($1, $2, 'client')`, [
+    user!.id,
+    SOCKET,
+  ]);
 });
 afterAll(async () => {
   await db.drop();
@@ -72,7 +77,9 @@ describe.each(parents)("$parent", ({ parent, name, keep, insertAt }) => {
   test(`has app_private.${name}_pYYYYMM partitions for the current month and the next 3, and a default one`, async () => {
     const partitions = await inRolledBackTransaction(db, (client) => partitionsOf(client, parent));
     const months = await yyyymm(0, 1, 2, 3);
-    expect(partitions).toEqual([`app_private.${name}_default`, ...months.map((m) => `app_private.${name}_p${m}`)].sort());
+    expect(partitions).toEqual(
+      [`app_private.${name}_default`, ...months.map((m) => `app_private.${name}_p${m}`)].sort(),
+    );
   });
 
   test("a row goes to the partition of its month, from the month's first instant; before any partition, to the default", async () => {
@@ -97,7 +104,9 @@ describe.each(parents)("$parent", ({ parent, name, keep, insertAt }) => {
   test("create_monthly_partitions(parent, 6) creates just the missing months, and nothing when called again (idempotent)", async () => {
     const result = await inRolledBackTransaction(db, async (client) => {
       const call = async () =>
-        (await rows<{ p: string }>(client, `select p from app_private.create_monthly_partitions($1, 6) p`, [parent])).map((r) => r.p);
+        (
+          await rows<{ p: string }>(client, `select p from app_private.create_monthly_partitions($1, 6) p`, [parent])
+        ).map((r) => r.p);
       return { first: await call(), second: await call(), partitions: (await partitionsOf(client, parent)).length };
     });
     const missing = await yyyymm(4, 5, 6);
@@ -108,10 +117,22 @@ describe.each(parents)("$parent", ({ parent, name, keep, insertAt }) => {
     const result = await inRolledBackTransaction(db, async (client) => {
       const [later] = await rows<{ id: string; part: string }>(client, insertAt(dayOfMonth(8)));
       const [otherMonth] = await rows<{ id: string; part: string }>(client, insertAt(dayOfMonth(9)));
-      const created = await rows<{ p: string }>(client, `select p from app_private.create_monthly_partitions($1, 0, ${dayOfMonth(8, 3)}) p`, [parent]);
+      const created = await rows<{ p: string }>(
+        client,
+        `select p from app_private.create_monthly_partitions($1, 0, ${dayOfMonth(8, 3)}) p`,
+        [parent],
+      );
       const where = async (id: string) =>
-        (await rows<{ part: string }>(client, `select tableoid::regclass::text as part from ${parent} where id = $1`, [id])).map((r) => r.part);
-      const inDefault = await rows<{ n: number }>(client, `select count(*)::int as n from app_private.${name}_default where id = $1`, [later!.id]);
+        (
+          await rows<{ part: string }>(client, `select tableoid::regclass::text as part from ${parent} where id = $1`, [
+            id,
+          ])
+        ).map((r) => r.part);
+      const inDefault = await rows<{ n: number }>(
+        client,
+        `select count(*)::int as n from app_private.${name}_default where id = $1`,
+        [later!.id],
+      );
       return {
         before: later!.part,
         created: created.map((r) => r.p),
@@ -132,7 +153,11 @@ describe.each(parents)("$parent", ({ parent, name, keep, insertAt }) => {
 
   test("a partition created later has row level security and every index of its parent", async () => {
     const result = await inRolledBackTransaction(db, async (client) => {
-      const [created] = await rows<{ p: string }>(client, `select p from app_private.create_monthly_partitions($1, 0, ${dayOfMonth(20)}) p`, [parent]);
+      const [created] = await rows<{ p: string }>(
+        client,
+        `select p from app_private.create_monthly_partitions($1, 0, ${dayOfMonth(20)}) p`,
+        [parent],
+      );
       const [row] = await rows<{ rls: boolean; indexes: number; parent_indexes: number }>(
         client,
         `select c.relrowsecurity as rls,
@@ -155,17 +180,29 @@ describe.each(parents)("$parent", ({ parent, name, keep, insertAt }) => {
       }
       await client.query(insertAt(dayOfMonth(-(keep + 2))));
       const before = await partitionsOf(client, parent);
-      const dropped = (await rows<{ p: string }>(client, `select p from app_private.drop_expired_partitions($1, ${keep}) p order by 1`, [parent])).map(
-        (r) => r.p,
+      const dropped = (
+        await rows<{ p: string }>(
+          client,
+          `select p from app_private.drop_expired_partitions($1, ${keep}) p order by 1`,
+          [parent],
+        )
+      ).map((r) => r.p);
+      const again = await rows<{ p: string }>(
+        client,
+        `select p from app_private.drop_expired_partitions($1, ${keep}) p`,
+        [parent],
       );
-      const again = await rows<{ p: string }>(client, `select p from app_private.drop_expired_partitions($1, ${keep}) p`, [parent]);
       return { before, dropped, after: await partitionsOf(client, parent), again: again.length };
     });
     const months = await yyyymm(-(keep + 2), -(keep + 1), -keep, -1);
     const [oldest, older, kept, lastMonth] = months.map((m) => `${name}_p${m}`);
     expect(result.dropped).toEqual([oldest, older]);
-    expect(result.after).toEqual(result.before.filter((p) => p !== `app_private.${oldest}` && p !== `app_private.${older}`));
-    expect(result.after).toEqual(expect.arrayContaining([`app_private.${kept}`, `app_private.${lastMonth}`, `app_private.${name}_default`]));
+    expect(result.after).toEqual(
+      result.before.filter((p) => p !== `app_private.${oldest}` && p !== `app_private.${older}`),
+    );
+    expect(result.after).toEqual(
+      expect.arrayContaining([`app_private.${kept}`, `app_private.${lastMonth}`, `app_private.${name}_default`]),
+    );
     expect(result.again).toBe(0);
   });
 });
@@ -191,7 +228,9 @@ describe("partition bounds do not depend on the session's TimeZone", () => {
         await client.query(`set local timezone = '${first}'`);
         await client.query(`select app_private.create_monthly_partitions($1, 0, $2)`, [parent, months!.m30]);
         await client.query(`set local timezone = '${second}'`);
-        const created = await outcomeOf(() => client.query(`select app_private.create_monthly_partitions($1, 0, $2)`, [parent, months!.m31]));
+        const created = await outcomeOf(() =>
+          client.query(`select app_private.create_monthly_partitions($1, 0, $2)`, [parent, months!.m31]),
+        );
         if (created !== "ok") return { created, inDefault: undefined };
         // One row an hour from 12 hours before to 12 hours after the first instant (UTC) of the later month.
         await client.query(
@@ -229,8 +268,14 @@ describe("maintain_partitions()", () => {
 
 describe("bad arguments are refused", () => {
   test.each([
-    { call: "create_monthly_partitions('api.audit_logs', -1)", message: "months_ahead must be between 0 and 120, got -1" },
-    { call: "create_monthly_partitions('api.audit_logs', 121)", message: "months_ahead must be between 0 and 120, got 121" },
+    {
+      call: "create_monthly_partitions('api.audit_logs', -1)",
+      message: "months_ahead must be between 0 and 120, got -1",
+    },
+    {
+      call: "create_monthly_partitions('api.audit_logs', 121)",
+      message: "months_ahead must be between 0 and 120, got 121",
+    },
     { call: "create_monthly_partitions('api.users')", message: "api.users is not a partitioned table" },
     { call: "drop_expired_partitions('api.audit_logs', 0)", message: "keep_months must be at least 1, got 0" },
     { call: "drop_expired_partitions('api.audit_logs', -3)", message: "keep_months must be at least 1, got -3" },

@@ -4,26 +4,30 @@
  * pages in both languages) and an admin who can sign in. Seeding again adds
  * nothing and never resets the admin's password.
  */
-import { Client } from "pg";
-import { seed } from "../../db/seed";
+import type { ClientBase } from "pg";
+import { withClient as withPgClient } from "../../db/pg";
+import { faqId, seed } from "../../db/seed";
 import { createMigratedDatabase, type TestDatabase } from "../helpers/database";
 import { outcomeOf, violation } from "../helpers/sql";
 
-const tables = ["api.templates", "api.pricing_plans", "api.faqs", "api.posts", "api.pages", "api.users", "app_private.user_secrets"];
+const tables = [
+  "api.templates",
+  "api.pricing_plans",
+  "api.faqs",
+  "api.posts",
+  "api.pages",
+  "api.users",
+  "app_private.user_secrets",
+];
 
-async function withClient<T>(db: TestDatabase, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
+/** Seeding runs as the owner, as npm start and db:seed do. */
+const withClient = <T>(db: TestDatabase, fn: (client: ClientBase) => Promise<T>): Promise<T> =>
+  withPgClient(db.connections.owner, fn);
 
 async function rowCounts(db: TestDatabase): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const table of tables) counts[table] = (await db.query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]!.n;
+  for (const table of tables)
+    counts[table] = (await db.query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]!.n;
   return counts;
 }
 
@@ -43,7 +47,9 @@ describe("seeding with a given admin password", () => {
   let first: Awaited<ReturnType<typeof seed>>;
   beforeAll(async () => {
     db = await createMigratedDatabase();
-    first = await withClient(db, (client) => seed(client, { adminEmail: "Boss@JasaWeb.id", adminPassword: "a-strong-password" }));
+    first = await withClient(db, (client) =>
+      seed(client, { adminEmail: "Boss@JasaWeb.id", adminPassword: "a-strong-password" }),
+    );
   });
   afterAll(async () => {
     await db.drop();
@@ -79,7 +85,9 @@ describe("seeding with a given admin password", () => {
   });
 
   test("creates active FAQs in display order", async () => {
-    const rows = await db.query<{ sort_order: number }>(`select sort_order from api.faqs where is_active order by sort_order, id`);
+    const rows = await db.query<{ sort_order: number }>(
+      `select sort_order from api.faqs where is_active order by sort_order, id`,
+    );
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(new Set(rows.map((r) => r.sort_order)).size).toBe(rows.length);
   });
@@ -120,9 +128,15 @@ describe("seeding with a given admin password", () => {
 
   test("seeding again adds no row and keeps the admin's password hash", async () => {
     const hash = async () =>
-      (await db.query<{ h: string }>(`select s.password_hash as h from app_private.user_secrets s join api.users u on u.id = s.user_id where u.email = 'boss@jasaweb.id'`))[0]!.h;
+      (
+        await db.query<{ h: string }>(
+          `select s.password_hash as h from app_private.user_secrets s join api.users u on u.id = s.user_id where u.email = 'boss@jasaweb.id'`,
+        )
+      )[0]!.h;
     const [countsBefore, hashBefore] = [await rowCounts(db), await hash()];
-    const again = await withClient(db, (client) => seed(client, { adminEmail: "Boss@JasaWeb.id", adminPassword: "another-password" }));
+    const again = await withClient(db, (client) =>
+      seed(client, { adminEmail: "Boss@JasaWeb.id", adminPassword: "another-password" }),
+    );
     expect(again).toEqual({ adminCreated: false });
     expect(await rowCounts(db)).toEqual(countsBefore);
     expect(await hash()).toBe(hashBefore);
@@ -161,8 +175,21 @@ describe("a seed that fails", () => {
 
   test("leaves nothing behind (an invalid admin email: 23514 users_email_format)", async () => {
     const before = await rowCounts(db);
-    const result = await withClient(db, (client) => outcomeOf(() => seed(client, { adminEmail: "admin@localhost", adminPassword: "x" })));
+    const result = await withClient(db, (client) =>
+      outcomeOf(() => seed(client, { adminEmail: "admin@localhost", adminPassword: "x" })),
+    );
     expect(result).toEqual(violation("23514", "users_email_format"));
     expect(await rowCounts(db)).toEqual(before);
+  });
+});
+
+describe("FAQ ids", () => {
+  test("are valid, distinct uuids for any number of FAQs (the 10th once got 13 digits)", () => {
+    const ids = Array.from({ length: 120 }, (_, i) => faqId(i));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    // The ids of the FAQs seeded so far are unchanged, so a reseed finds them.
+    expect(faqId(0)).toBe("5e1f0a2b-7c3d-4e5f-8a9b-000000000001");
+    expect(faqId(9)).toBe("5e1f0a2b-7c3d-4e5f-8a9b-000000000010");
   });
 });

@@ -1,20 +1,20 @@
 /** The real PostgREST binary in front of a test database. */
-import { startPostgrest } from "../../db/postgrest";
-import { freePort, TEST_AUTHENTICATOR_PASSWORD, TEST_JWT_SECRET } from "../setup/cluster";
+import { startPostgrest } from "../../services/postgrest";
+import { freePort, TEST_JWT_SECRET } from "../setup/cluster";
 import type { TestDatabase } from "./database";
 
 export type TestApi = {
   url: string;
   stop(): Promise<void>;
-  request(path: string, init?: RequestInit & { token?: string }): Promise<{ status: number; body: unknown; headers: Headers }>;
+  request(
+    path: string,
+    init?: RequestInit & { token?: string },
+  ): Promise<{ status: number; body: unknown; headers: Headers }>;
 };
 
 export async function startApi(db: TestDatabase, extraEnv: Record<string, string> = {}): Promise<TestApi> {
-  const url = new URL(db.url);
-  url.username = "authenticator";
-  url.password = TEST_AUTHENTICATOR_PASSWORD;
   const server = await startPostgrest({
-    dbUri: url.toString(),
+    dbUri: db.connections.authenticator,
     port: await freePort(),
     jwtSecret: TEST_JWT_SECRET,
     extraEnv: { PGRST_DB_POOL: "4", ...extraEnv },

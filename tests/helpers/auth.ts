@@ -17,7 +17,10 @@ export function uniqueEmail(prefix = "user"): string {
   return `${prefix}.${Date.now().toString(36)}${counter}@example.id`;
 }
 
-export async function registerClient(api: TestApi, overrides: Partial<{ email: string; password: string; name: string; phone: string }> = {}): Promise<SignedIn> {
+export async function registerClient(
+  api: TestApi,
+  overrides: Partial<{ email: string; password: string; name: string; phone: string }> = {},
+): Promise<SignedIn> {
   const body = { email: uniqueEmail("client"), password: "password-123", name: "Klien Uji", ...overrides };
   const { status, body: session } = await api.request("/rpc/register", { method: "POST", body: JSON.stringify(body) });
   if (status !== 200) throw new Error(`register failed: ${status} ${JSON.stringify(session)}`);
@@ -25,7 +28,10 @@ export async function registerClient(api: TestApi, overrides: Partial<{ email: s
 }
 
 export async function login(api: TestApi, email: string, password: string): Promise<SignedIn> {
-  const { status, body } = await api.request("/rpc/login", { method: "POST", body: JSON.stringify({ email, password }) });
+  const { status, body } = await api.request("/rpc/login", {
+    method: "POST",
+    body: JSON.stringify({ email, password }),
+  });
   if (status !== 200) throw new Error(`login failed: ${status} ${JSON.stringify(body)}`);
   return body as SignedIn;
 }
@@ -39,7 +45,10 @@ export async function createAdmin(api: TestApi, db: TestDatabase): Promise<Signe
 }
 
 /** A JWT signed with the test secret, with any claims (for refusal tests). */
-export async function signToken(claims: Record<string, unknown>, options: { secret?: string; expiresIn?: string } = {}): Promise<string> {
+export async function signToken(
+  claims: Record<string, unknown>,
+  options: { secret?: string; expiresIn?: string } = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ jti: crypto.randomUUID(), iat: now, ...claims })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })

@@ -3,14 +3,19 @@
  * template (fast), or empty (for the migration tests). Dropped afterwards.
  */
 import crypto from "node:crypto";
-import { Client, Pool, type QueryResultRow } from "pg";
+import { Pool, type QueryResultRow } from "pg";
+import { bootstrap } from "../../db/bootstrap";
+import { migrate } from "../../db/migrations";
+import { LOGIN_ROLES, connectionsFor, databaseUrl, withClient, type DatabaseConnections } from "../../db/pg";
 import { seed } from "../../db/seed";
-import { databaseUrl } from "../setup/cluster";
+import { TEST_PASSWORDS } from "../setup/cluster";
 
 export type TestDatabase = {
   name: string;
   /** Superuser connection string to this database. */
   url: string;
+  /** The logins of this database: superuser, owner, authenticator, worker. */
+  connections: DatabaseConnections;
   pool: Pool;
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
   drop(): Promise<void>;
@@ -23,23 +28,19 @@ function adminUrl(): string {
 }
 
 async function adminQuery(sql: string): Promise<void> {
-  const client = new Client({ connectionString: adminUrl() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
+  await withClient(adminUrl(), (client) => client.query(sql));
 }
 
 async function create(template: string | undefined): Promise<TestDatabase> {
   const name = `jasaweb_test_${crypto.randomBytes(6).toString("hex")}`;
-  await adminQuery(`create database ${name}${template ? ` template ${template}` : ""}`);
+  // A clone of the template belongs to the owner, like the template itself.
+  await adminQuery(`create database ${name}${template ? ` template ${template} owner ${LOGIN_ROLES.owner}` : ""}`);
   const url = databaseUrl(adminUrl(), name);
   const pool = new Pool({ connectionString: url, max: 4 });
   return {
     name,
     url,
+    connections: connectionsFor(url, TEST_PASSWORDS),
     pool,
     async query<R extends QueryResultRow>(sql: string, params?: unknown[]) {
       return (await pool.query<R>(sql, params)).rows;
@@ -72,8 +73,21 @@ export const createMigratedDatabase = (): Promise<TestDatabase> => {
 /** A database with nothing of ours in it. */
 export const createEmptyDatabase = (): Promise<TestDatabase> => create(undefined);
 
+/**
+ * Every migration applied to `db` the way a boot does it: the bootstrap as
+ * the superuser (roles, ownership, migration 000001 when pending,
+ * graphile-worker's schema), then the rest as the owner.
+ */
+export async function migrateAll(db: TestDatabase): Promise<void> {
+  await bootstrap(db.connections.superuser, TEST_PASSWORDS);
+  await migrate(db.connections.owner, { quiet: true });
+}
+
 /** Runs `fn` in a transaction that is always rolled back. */
-export async function inRolledBackTransaction<T>(db: TestDatabase, fn: (client: import("pg").PoolClient) => Promise<T>): Promise<T> {
+export async function inRolledBackTransaction<T>(
+  db: TestDatabase,
+  fn: (client: import("pg").PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await db.pool.connect();
   try {
     await client.query("begin");
@@ -87,12 +101,8 @@ export async function inRolledBackTransaction<T>(db: TestDatabase, fn: (client: 
 /** A migrated database with the demo content and admin of `npm start` (admin@jasaweb.id / admin-password-1). */
 export async function createSeededDatabase(): Promise<TestDatabase> {
   const db = await createMigratedDatabase();
-  const client = new Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    await seed(client, { adminEmail: "admin@jasaweb.id", adminPassword: "admin-password-1" });
-  } finally {
-    await client.end();
-  }
+  await withClient(db.connections.owner, (client) =>
+    seed(client, { adminEmail: "admin@jasaweb.id", adminPassword: "admin-password-1" }),
+  );
   return db;
 }

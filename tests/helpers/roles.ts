@@ -2,8 +2,9 @@
  * SQL as one of our roles: a superuser connection that switches with
  * `set local role` inside a transaction (the way PostgREST does it), with
  * optional JWT claims, rolled back at the end unless asked to commit.
- * The worker logs in as app_worker in production; here the superuser
- * connection becomes it, which gives exactly its privileges.
+ * The worker logs in as app_worker (tests/db/roles.test.ts uses that real
+ * login); here the superuser connection becomes it, which gives exactly the
+ * same privileges.
  */
 import type { PoolClient } from "pg";
 import type { TestDatabase } from "./database";

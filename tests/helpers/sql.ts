@@ -4,7 +4,9 @@ import { DatabaseError, type QueryResult, type QueryResultRow } from "pg";
 export type Row = Record<string, unknown>;
 
 /** A pool or a client: anything that runs a parameterised query. */
-export type Queryable = { query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>> };
+export type Queryable = {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+};
 
 /** What PostgreSQL answered to a statement: "ok", or the SQLSTATE and the constraint it names. */
 export type Outcome = "ok" | { code: string | undefined; constraint: string | undefined };

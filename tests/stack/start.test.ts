@@ -8,20 +8,30 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { projectRoot } from "../../db/config";
+import { projectRoot } from "../../config/paths";
 import { freePort } from "../setup/cluster";
 
 type Started = { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> };
 
 /** The caller's environment without any stack setting, so only the test's own apply. */
 function withoutStackSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const settings = ["DATABASE_URL", "JASAWEB_DATA_DIR", "PG_PORT", "API_PORT", "API_HOST", "ADMIN_EMAIL", "ADMIN_PASSWORD", "AUTHENTICATOR_PASSWORD", "JWT_SECRET"];
+  const settings = [
+    "DATABASE_URL",
+    "JASAWEB_DATA_DIR",
+    "PG_PORT",
+    "API_PORT",
+    "API_HOST",
+    "ADMIN_EMAIL",
+    "ADMIN_PASSWORD",
+    "AUTHENTICATOR_PASSWORD",
+    "JWT_SECRET",
+  ];
   return Object.fromEntries(Object.entries(env).filter(([k]) => !settings.includes(k) && !k.startsWith("PGRST_")));
 }
 
 function startStack(env: Record<string, string>): Started {
   // Same command as `npm start`, without npm in between (npm adds nothing here).
-  const child = spawn(process.execPath, ["--import", "tsx", "db/stack.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "stack/start.ts"], {
     cwd: projectRoot,
     env: { ...withoutStackSettings(process.env), ...env },
   });

@@ -7,7 +7,7 @@ import type { Task } from "graphile-worker";
 
 export const partitionsMaintain: Task = async (_payload, helpers) => {
   const { rows } = await helpers.query<{ result: { created: string[]; dropped: string[] } }>(
-    "select app_private.maintain_partitions() as result",
+    "select app_hidden.maintain_partitions() as result",
   );
   const result = rows[0]?.result;
   if (result && (result.created.length || result.dropped.length)) {

@@ -28,7 +28,12 @@ process.on("exit", () => {
   for (const [child, signal] of live) child.kill(signal);
 });
 
-export function spawnManaged(command: string, args: string[], spawnOptions: SpawnOptions, options: ManageOptions): ManagedChild {
+export function spawnManaged(
+  command: string,
+  args: string[],
+  spawnOptions: SpawnOptions,
+  options: ManageOptions,
+): ManagedChild {
   const child = spawn(command, args, { ...spawnOptions, stdio: ["ignore", "pipe", "pipe"] });
   live.set(child, options.exitSignal);
   child.once("exit", () => live.delete(child));

@@ -12,10 +12,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Client } from "pg";
+import { StartupError } from "../config/startup-error";
 import { spawnManaged } from "./child-process";
 import { portIsFree } from "./ports";
 
-export class EmbeddedPostgresError extends Error {}
+export class EmbeddedPostgresError extends StartupError {}
 
 export type EmbeddedServerOptions = {
   dataDir: string;

@@ -3,9 +3,10 @@
  * (PostgREST 12.0.2, the version docker-compose.yml deploys).
  */
 import path from "node:path";
+import { StartupError } from "../config/startup-error";
 import { spawnManaged } from "./child-process";
 
-export class PostgrestError extends Error {}
+export class PostgrestError extends StartupError {}
 
 /** The settings shared by the embedded stack, the tests and docker-compose.yml. */
 export type PostgrestOptions = {

@@ -1,0 +1,40 @@
+/**
+ * The one boot sequence of a database, used by `npm start`, `db:deploy`, the
+ * test cluster and the benchmark:
+ *
+ *   bootstrap (superuser) → migrate (owner) → boot settings (owner) → seed (owner, when asked)
+ */
+import { bootstrap } from "./bootstrap";
+import { applyBootSettings, type BootSettings } from "./boot-settings";
+import { migrate } from "./migrations";
+import { connectionsFor, withClient, type DatabaseConnections, type RolePasswords } from "./pg";
+import { seed, type SeedOptions, type SeedResult } from "./seed";
+
+export type PrepareOptions = {
+  /** A superuser connection to the application's database. */
+  superuserUrl: string;
+  passwords: RolePasswords;
+  settings: BootSettings;
+  /** Demo content and the admin user; omitted: no seeding. */
+  seed?: SeedOptions;
+  /** Keep graphile-migrate's progress lines out of the output. */
+  quiet?: boolean;
+};
+
+export type PreparedDatabase = {
+  connections: DatabaseConnections;
+  /** Migration files applied by this boot (none when up to date). */
+  applied: string[];
+  seeded?: SeedResult;
+};
+
+export async function prepareDatabase(options: PrepareOptions): Promise<PreparedDatabase> {
+  const connections = connectionsFor(options.superuserUrl, options.passwords);
+  const { appliedAsSuperuser } = await bootstrap(connections.superuser, options.passwords);
+  const applied = [...appliedAsSuperuser, ...(await migrate(connections.owner, { quiet: options.quiet ?? true }))];
+  const seeded = await withClient(connections.owner, async (client) => {
+    await applyBootSettings(client, options.settings);
+    return options.seed ? seed(client, options.seed) : undefined;
+  });
+  return { connections, applied, seeded };
+}

@@ -1,0 +1,1 @@
+drop function app_hidden.maintain_partitions();

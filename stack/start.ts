@@ -1,0 +1,171 @@
+/**
+ * `npm start`: the whole stack on embedded defaults.
+ *
+ *   1. PostgreSQL: the embedded server with its data in .data/ (or the server
+ *      named by DATABASE_URL);
+ *   2. the database's boot sequence (db/prepare.ts): bootstrap, migrations as
+ *      the owner, boot settings, demo data and admin user;
+ *   3. PostgREST (the real binary) serving the `api` schema as `authenticator`;
+ *   4. the worker (graphile-worker tasks and schedule) as `app_worker`.
+ *
+ * Ctrl-C or SIGTERM stops them in reverse order: the worker and PostgREST
+ * first, then PostgreSQL with its clean "fast" shutdown (a checkpoint, no
+ * crash recovery on the next start). The process exits only after every
+ * part has exited, so an immediate second `npm start` finds nothing in use.
+ */
+import path from "node:path";
+import type { Runner } from "graphile-worker";
+import { EMBEDDED_DATABASE } from "../config/paths";
+import { loadOrCreateSecrets, resolveSecrets } from "../config/secrets";
+import { readConfig, type StackConfig } from "../config/settings";
+import { describeStartupFailure } from "../config/startup-error";
+import { databaseUrl, redactedUrl, withClient } from "../db/pg";
+import { prepareDatabase } from "../db/prepare";
+import { startEmbeddedPostgres, type EmbeddedServer } from "../services/embedded-postgres";
+import { portIsFree } from "../services/ports";
+import { PostgrestError, startPostgrest, type PostgrestServer } from "../services/postgrest";
+import { startWorker, taskList } from "../worker/runner";
+
+type Running = { postgres?: EmbeddedServer; postgrest?: PostgrestServer; worker?: Runner };
+
+function log(message: string): void {
+  process.stdout.write(`[jasaweb] ${message}\n`);
+}
+
+async function ensureDatabase(superuserUrl: string, name: string): Promise<void> {
+  await withClient(databaseUrl(superuserUrl, "postgres"), async (client) => {
+    const { rowCount } = await client.query("select 1 from pg_database where datname = $1", [name]);
+    if (!rowCount) await client.query(`create database ${client.escapeIdentifier(name)}`);
+  });
+}
+
+async function start(config: StackConfig, running: Running): Promise<void> {
+  const startedAt = Date.now();
+  if (!(await portIsFree(config.apiPort, config.apiHost))) {
+    throw new PostgrestError(
+      `Port ${config.apiPort} is already in use, so the REST API cannot listen on it. ` +
+        "Stop whatever holds it (another `npm start`?), or choose another port with API_PORT=<port>.",
+    );
+  }
+  const stored = loadOrCreateSecrets(config.dataDir);
+  const secrets = resolveSecrets(config, stored);
+
+  let superuserUrl: string;
+  if (config.databaseUrl) {
+    superuserUrl = config.databaseUrl;
+    log("using the PostgreSQL server of DATABASE_URL");
+  } else {
+    running.postgres = await startEmbeddedPostgres({
+      dataDir: path.join(config.dataDir, "postgres"),
+      port: config.pgPort,
+      superuserPassword: stored.superuserPassword,
+      onLog: config.logLevel === "debug" ? (line) => process.stderr.write(line) : undefined,
+    });
+    superuserUrl = running.postgres.url(EMBEDDED_DATABASE);
+    await ensureDatabase(superuserUrl, EMBEDDED_DATABASE);
+  }
+
+  const prepared = await prepareDatabase({
+    superuserUrl,
+    passwords: secrets.passwords,
+    settings: {
+      jwtSecret: secrets.jwtSecret,
+      credentialsKey: secrets.credentialsKey,
+      jwtLifetimeSeconds: config.jwtLifetimeSeconds,
+    },
+    seed: {
+      adminEmail: config.adminEmail,
+      adminPassword: config.adminPassword,
+      demoContent: config.seedDemoData ?? true,
+    },
+    quiet: config.logLevel !== "debug",
+  });
+  if (prepared.applied.length)
+    log(`applied ${prepared.applied.length} migration(s), latest ${prepared.applied.at(-1)}`);
+  if (prepared.seeded?.generatedAdminPassword) {
+    log(
+      `created the admin user ${config.adminEmail} with the generated password: ${prepared.seeded.generatedAdminPassword}`,
+    );
+    log("(shown once; set ADMIN_PASSWORD before the first start to choose it)");
+  }
+
+  running.postgrest = await startPostgrest({
+    dbUri: prepared.connections.authenticator,
+    port: config.apiPort,
+    host: config.apiHost,
+    jwtSecret: secrets.jwtSecret,
+    onLog: (line) => process.stderr.write(`[postgrest] ${line}`),
+  });
+
+  const worker = await startWorker(prepared.connections.worker);
+  running.worker = worker;
+  // A worker that fails stops its jobs, not the API: say why and keep serving.
+  worker.promise.catch((error: unknown) => {
+    if (running.worker === worker) running.worker = undefined;
+    process.stderr.write(`[jasaweb] the worker stopped: ${(error as Error)?.stack ?? String(error)}\n`);
+  });
+
+  log(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  log(`REST API:          ${running.postgrest.url}/`);
+  log(`OpenAPI document:  ${running.postgrest.url}/  (Accept: application/openapi+json)`);
+  log(
+    `database:          ${redactedUrl(superuserUrl)}${config.databaseUrl ? "" : `  (password in ${path.join(config.dataDir, "secrets.json")})`}`,
+  );
+  log(`worker:            graphile-worker as app_worker, tasks: ${Object.keys(taskList).join(", ")}`);
+  log("press Ctrl-C to stop");
+}
+
+/**
+ * Stops what runs, in reverse order of starting. A part that fails to stop is
+ * reported and the next one is still stopped: PostgreSQL must always get its
+ * clean shutdown. Returns false if any part failed.
+ */
+async function stop(running: Running): Promise<boolean> {
+  let clean = true;
+  const attempt = async (name: string, fn: (() => Promise<void>) | undefined) => {
+    try {
+      await fn?.();
+    } catch (error) {
+      clean = false;
+      process.stderr.write(`[jasaweb] stopping ${name} failed: ${(error as Error).stack ?? String(error)}\n`);
+    }
+  };
+  const worker = running.worker;
+  await attempt("the worker", worker && (() => worker.stop()));
+  running.worker = undefined;
+  await attempt("PostgREST", running.postgrest?.stop);
+  running.postgrest = undefined;
+  await attempt("PostgreSQL", running.postgres?.stop);
+  running.postgres = undefined;
+  return clean;
+}
+
+async function main(): Promise<void> {
+  const running: Running = {};
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log(`${signal}: stopping`);
+    const clean = await stop(running);
+    log(clean ? "stopped cleanly" : "stopped, with the errors above");
+    process.exit(clean ? 0 : 1);
+  };
+  // Whatever goes wrong later is reported with its cause before the exit.
+  process.on("unhandledRejection", (reason) => {
+    process.stderr.write(`[jasaweb] unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
+  });
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGHUP", () => void shutdown("SIGHUP"));
+
+  try {
+    await start(readConfig(), running);
+  } catch (error) {
+    process.stderr.write(`[jasaweb] could not start: ${describeStartupFailure(error)}\n`);
+    await stop(running);
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,50 @@
+/**
+ * `npm run worker` (and the image's worker command): the worker process on
+ * its own, connected as `app_worker`: WORKER_DATABASE_URL, or DATABASE_URL's
+ * server and database with WORKER_PASSWORD. SIGTERM or SIGINT stops taking
+ * jobs, lets running ones finish, and closes the connections.
+ */
+import { readConfig } from "../config/settings";
+import { StartupError, describeStartupFailure } from "../config/startup-error";
+import { startWorker } from "../worker/runner";
+
+function workerConnectionString(): string {
+  const config = readConfig();
+  if (config.workerDatabaseUrl) return config.workerDatabaseUrl;
+  if (config.databaseUrl && config.workerPassword) {
+    const url = new URL(config.databaseUrl);
+    url.username = "app_worker";
+    url.password = encodeURIComponent(config.workerPassword);
+    return url.toString();
+  }
+  throw new StartupError(
+    "Set WORKER_DATABASE_URL (postgres://app_worker:<password>@host/db), or DATABASE_URL and WORKER_PASSWORD, " +
+      "for a stand-alone worker (npm start runs one itself).",
+  );
+}
+
+async function main(): Promise<void> {
+  const runner = await startWorker(workerConnectionString());
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`worker: ${signal}, stopping\n`);
+    void runner.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`worker: stopping failed: ${describeStartupFailure(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.stdout.write("worker: running as app_worker\n");
+  await runner.promise;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`worker: ${describeStartupFailure(error)}\n`);
+  process.exit(1);
+});
