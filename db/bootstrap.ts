@@ -215,6 +215,20 @@ async function ensureWorkerSchema(client: ClientBase, ownerUrl: string): Promise
     grant select, insert, update, delete on all tables in schema graphile_worker to ${LOGIN_ROLES.worker};
     grant usage, select, update on all sequences in schema graphile_worker to ${LOGIN_ROLES.worker};
     grant execute on all functions in schema graphile_worker to ${LOGIN_ROLES.worker};`);
+  // graphile-worker turns row-level security on for its private tables (it
+  // expects to run as their owner): the worker's login needs a policy there.
+  await client.query(`
+    do $$
+    declare r record;
+    begin
+      for r in
+        select c.oid::regclass as rel from pg_class c
+         where c.relnamespace = 'graphile_worker'::regnamespace and c.relrowsecurity
+           and not exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname = 'worker_all')
+      loop
+        execute format('create policy worker_all on %s for all to ${LOGIN_ROLES.worker} using (true) with check (true)', r.rel);
+      end loop;
+    end $$`);
 }
 
 export type BootstrapResult = { appliedAsSuperuser: string[] };

@@ -3,8 +3,16 @@
  * their recent output kept for error messages, a stop that escalates if the
  * child does not exit, and a last-resort signal if this process exits while
  * a child still runs (e.g. a signal arrived during start-up).
+ *
+ * Each child runs in a process group of its own, so the Ctrl-C a terminal
+ * sends to its foreground group reaches only the stack, which then stops
+ * the children in order. (When PostgreSQL got the Ctrl-C too, it shut down
+ * under the running worker, which logged a burst of "terminating connection"
+ * errors, and a stop could end before PostgreSQL's.)
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 
 export type ManagedChild = {
   child: ChildProcess;
@@ -34,7 +42,7 @@ export function spawnManaged(
   spawnOptions: SpawnOptions,
   options: ManageOptions,
 ): ManagedChild {
-  const child = spawn(command, args, { ...spawnOptions, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, { ...spawnOptions, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   live.set(child, options.exitSignal);
   child.once("exit", () => live.delete(child));
   const log: string[] = [];
@@ -61,4 +69,54 @@ export function spawnManaged(
     return stopping;
   };
   return { child, recentOutput: () => log.join("").slice(-2000), stop };
+}
+
+export function pidIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (pidIsAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+/**
+ * A server whose parent is no longer a Node process was left behind by a
+ * stack that was killed (SIGKILL, a crash) before it could stop it: nobody
+ * runs it any more. Linux only (/proc); elsewhere every live server counts
+ * as someone else's.
+ */
+export function isLeftOver(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (parent === 1) return true;
+    const executable = fs.readFileSync(`/proc/${parent}/cmdline`, "utf8").split("\0")[0] ?? "";
+    return !path.basename(executable).startsWith("node");
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops the process recorded in `pidFile` if a killed stack left it running
+ * (see isLeftOver); returns its pid when it did. A live process that a
+ * running stack still owns is left alone.
+ */
+export async function stopLeftOver(pidFile: string, signal: NodeJS.Signals): Promise<number | undefined> {
+  if (!fs.existsSync(pidFile)) return undefined;
+  const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !pidIsAlive(pid) || !isLeftOver(pid)) return undefined;
+  process.kill(pid, signal);
+  await waitForExit(pid, 30_000);
+  return pid;
 }

@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { Client } from "pg";
 import { StartupError } from "../config/startup-error";
-import { spawnManaged } from "./child-process";
+import { isLeftOver, pidIsAlive, spawnManaged, waitForExit } from "./child-process";
 import { portIsFree } from "./ports";
 
 export class EmbeddedPostgresError extends StartupError {}
@@ -25,6 +25,8 @@ export type EmbeddedServerOptions = {
   /** Extra `-c name=value` settings, e.g. fsync=off for throw-away test clusters. */
   settings?: Record<string, string>;
   onLog?: (line: string) => void;
+  /** Told what start-up did on the user's behalf (e.g. stopping a left-over server). */
+  onNotice?: (message: string) => void;
 };
 
 export type EmbeddedServer = {
@@ -90,13 +92,28 @@ export function assertReachableByPostgres(dataDir: string): void {
   }
 }
 
-function pidIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+/**
+ * Makes sure no other server runs on the data directory. A server left over
+ * by a killed stack is shut down cleanly (SIGINT, PostgreSQL's fast
+ * shutdown); a server another stack is still stopping is waited for; one
+ * that another running stack uses is refused with what to do.
+ */
+async function claimDataDirectory(options: EmbeddedServerOptions): Promise<void> {
+  const pidFile = path.join(options.dataDir, "postmaster.pid");
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !pidIsAlive(pid)) return;
+  if (isLeftOver(pid)) {
+    options.onNotice?.(`stopping a PostgreSQL (pid ${pid}) that an earlier start left running on ${options.dataDir}`);
+    process.kill(pid, "SIGINT");
+    if (await waitForExit(pid, 60_000)) return;
+  } else if (await waitForExit(pid, 5_000)) {
+    return;
   }
+  throw new EmbeddedPostgresError(
+    `Another PostgreSQL (pid ${pid}) is already running on the data directory ${options.dataDir}. ` +
+      "Stop the other `npm start` first, or point JASAWEB_DATA_DIR elsewhere.",
+  );
 }
 
 /**
@@ -155,16 +172,7 @@ async function waitUntilReady(url: string, child: ChildProcess, recentOutput: ()
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
-  const pidFile = path.join(options.dataDir, "postmaster.pid");
-  if (fs.existsSync(pidFile)) {
-    const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
-    if (Number.isInteger(pid) && pid > 0 && pidIsAlive(pid)) {
-      throw new EmbeddedPostgresError(
-        `Another PostgreSQL (pid ${pid}) is already running on the data directory ${options.dataDir}. ` +
-          "Stop the other `npm start` first, or point JASAWEB_DATA_DIR elsewhere.",
-      );
-    }
-  }
+  await claimDataDirectory(options);
   if (!(await portIsFree(options.port))) {
     throw new EmbeddedPostgresError(
       `Port ${options.port} is already in use, so the embedded PostgreSQL cannot listen on it. ` +

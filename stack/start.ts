@@ -22,6 +22,7 @@ import { describeStartupFailure } from "../config/startup-error";
 import { databaseUrl, redactedUrl, withClient } from "../db/pg";
 import { prepareDatabase } from "../db/prepare";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../services/embedded-postgres";
+import { stopLeftOver } from "../services/child-process";
 import { portIsFree } from "../services/ports";
 import { PostgrestError, startPostgrest, type PostgrestServer } from "../services/postgrest";
 import { startWorker, taskList } from "../worker/runner";
@@ -41,6 +42,9 @@ async function ensureDatabase(superuserUrl: string, name: string): Promise<void>
 
 async function start(config: StackConfig, running: Running): Promise<void> {
   const startedAt = Date.now();
+  const postgrestPidFile = path.join(config.dataDir, "postgrest.pid");
+  const leftOver = await stopLeftOver(postgrestPidFile, "SIGTERM");
+  if (leftOver) log(`stopped a PostgREST (pid ${leftOver}) that an earlier start left running`);
   if (!(await portIsFree(config.apiPort, config.apiHost))) {
     throw new PostgrestError(
       `Port ${config.apiPort} is already in use, so the REST API cannot listen on it. ` +
@@ -60,6 +64,7 @@ async function start(config: StackConfig, running: Running): Promise<void> {
       port: config.pgPort,
       superuserPassword: stored.superuserPassword,
       onLog: config.logLevel === "debug" ? (line) => process.stderr.write(line) : undefined,
+      onNotice: log,
     });
     superuserUrl = running.postgres.url(EMBEDDED_DATABASE);
     await ensureDatabase(superuserUrl, EMBEDDED_DATABASE);
@@ -94,6 +99,7 @@ async function start(config: StackConfig, running: Running): Promise<void> {
     port: config.apiPort,
     host: config.apiHost,
     jwtSecret: secrets.jwtSecret,
+    pidFile: postgrestPidFile,
     onLog: (line) => process.stderr.write(`[postgrest] ${line}`),
   });
 
