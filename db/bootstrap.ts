@@ -171,7 +171,10 @@ async function adoptOwnership(client: ClientBase): Promise<void> {
                               when 'f' then 'foreign table' else 'table' end as kind
           from pg_class c join pg_namespace n on n.oid = c.relnamespace
          where n.nspname = any(schemas) and c.relowner <> new_owner and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
-           and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i', 'e'))
+           and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
+           -- a sequence owned by a column (serial, identity) follows its table
+           and not (c.relkind = 'S' and exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid
+                                                and d.refclassid = 'pg_class'::regclass and d.deptype in ('a', 'i')))
       loop
         execute format('alter %s %s owner to %s', r.kind, r.rel, new_owner);
       end loop;
@@ -196,10 +199,13 @@ async function adoptOwnership(client: ClientBase): Promise<void> {
   );
   // A database whose 000001 ran as a superuser (before the owner existed)
   // needs 000001's rule for the owner too: no EXECUTE for PUBLIC by default.
-  const { rows } = await client.query<{ applied: boolean }>(
-    "select to_regclass('graphile_migrate.migrations') is not null and exists (select 1 from graphile_migrate.migrations where filename = '000001.sql') as applied",
+  const { rows } = await client.query<{ recorded: boolean }>(
+    "select to_regclass('graphile_migrate.migrations') is not null as recorded",
   );
-  if (rows[0]?.applied) {
+  const applied =
+    rows[0]?.recorded &&
+    (await client.query("select 1 from graphile_migrate.migrations where filename = '000001.sql'")).rowCount;
+  if (applied) {
     await client.query(
       `alter default privileges for role ${LOGIN_ROLES.owner} revoke execute on functions from public`,
     );
@@ -242,8 +248,10 @@ export async function bootstrap(superuserUrl: string, passwords: RolePasswords):
       await ensureRoles(client, passwords);
       await ensureDatabaseOwnership(client);
     });
-    const appliedAsSuperuser = await applySuperuserMigrations(client);
+    // First, so that a database migrated before the owner existed is the
+    // owner's before anything else touches it.
     await inTransaction(client, () => adoptOwnership(client));
+    const appliedAsSuperuser = await applySuperuserMigrations(client);
     await ensureWorkerSchema(client, connections.owner);
     return { appliedAsSuperuser };
   });

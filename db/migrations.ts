@@ -130,8 +130,11 @@ export async function appliedMigrations(client: ClientBase): Promise<AppliedMigr
  * its recorded hash differs from the file's, the file's body was edited
  * without its header, or the file is gone.
  */
-export async function assertAppliedMigrationsUnchanged(client: ClientBase): Promise<void> {
-  const files = new Map(committedMigrations().map((m) => [m.filename, m]));
+export async function assertAppliedMigrationsUnchanged(
+  client: ClientBase,
+  committed: CommittedMigration[] = committedMigrations(),
+): Promise<void> {
+  const files = new Map(committed.map((m) => [m.filename, m]));
   const problems: string[] = [];
   for (const applied of await appliedMigrations(client)) {
     const file = files.get(applied.filename);

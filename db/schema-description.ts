@@ -106,3 +106,24 @@ export function formatSchemaDescription(description: SchemaDescription): string 
     .flatMap(([kind, lines]) => lines.map((line) => `${kind}: ${line}`))
     .join("\n");
 }
+
+/** The committed snapshot of the schema (`npm run db:snapshot`). */
+export const SNAPSHOT_FILE = "migrations/schema.txt";
+
+/**
+ * The snapshot's text: the description without the monthly partitions (their
+ * names and bounds depend on the day the database was migrated, not on the
+ * migrations), after a header saying where it comes from.
+ */
+export function snapshotText(description: SchemaDescription): string {
+  const lines = formatSchemaDescription(description)
+    .split("\n")
+    .filter((line) => !/_p\d{6}\b/.test(line));
+  return [
+    "# The schema our migrations build, read from the catalog after migrating a fresh database",
+    "# (db/schema-description.ts). Written by `npm run db:snapshot`; a test fails when it is stale.",
+    "# Monthly partitions (app_private.*_pYYYYMM) are left out: they depend on the date.",
+    ...lines,
+    "",
+  ].join("\n");
+}

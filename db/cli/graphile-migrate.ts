@@ -5,7 +5,8 @@
  * owner), SHADOW_DATABASE_URL a throw-away database that `commit` rebuilds
  * and migrates from scratch (as the superuser: migration 000001 needs one),
  * ROOT_DATABASE_URL the superuser's. The bootstrap runs first, so `watch` on
- * a fresh database works.
+ * a fresh database works. After a successful `commit` or `uncommit` it
+ * refreshes migrations/schema.txt (`npm run db:snapshot`).
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
@@ -33,5 +34,17 @@ runCli(() =>
       },
     );
     process.exitCode = result.status ?? 1;
+    const command = process.argv[2];
+    if (result.status === 0 && (command === "commit" || command === "uncommit")) {
+      const snapshot = spawnSync(
+        process.execPath,
+        ["--import", "tsx", path.join(projectRoot, "db", "cli", "snapshot.ts")],
+        {
+          stdio: "inherit",
+          cwd: projectRoot,
+        },
+      );
+      process.exitCode = snapshot.status ?? 1;
+    }
   }),
 );

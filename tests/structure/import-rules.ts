@@ -75,7 +75,8 @@ export function sourceFiles(root: string): SourceFile[] {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       // The checker's own tests hold example imports in strings.
-      if (entry.name === "node_modules" || entry.name === "dist" || full === path.join(root, "tests", "structure")) continue;
+      if (entry.name === "node_modules" || entry.name === "dist" || full === path.join(root, "tests", "structure"))
+        continue;
       if (entry.isDirectory()) walk(full);
       else if (/\.(ts|tsx|mts|cts|js|mjs|cjs)$/.test(entry.name)) {
         files.push({ file: path.relative(root, full), text: fs.readFileSync(full, "utf8") });
