@@ -66,6 +66,11 @@ async function ensureRole(client: ClientBase, role: string): Promise<void> {
 }
 
 async function ensureRoles(client: ClientBase, passwords: RolePasswords): Promise<void> {
+  // Roles are cluster-wide: two bootstraps at once (two databases of one
+  // cluster, two deploy jobs) would otherwise fail with "tuple concurrently
+  // updated". A lock on the shared role catalog serializes them cluster-wide
+  // until this transaction ends.
+  await client.query("lock table pg_catalog.pg_authid in share row exclusive mode");
   for (const role of [LOGIN_ROLES.owner, LOGIN_ROLES.authenticator, LOGIN_ROLES.worker, ...API_ROLES]) {
     await ensureRole(client, role);
   }

@@ -16,6 +16,9 @@ import { createEmptyDatabase, migrateAll, type TestDatabase } from "../helpers/d
 
 const describe_ = (url: string) => withClient(url, describeSchema);
 
+// Each test migrates whole databases up and down several times.
+jest.setTimeout(180_000);
+
 /** Migrations go up through the bootstrap and come down as the owner, as in production. */
 const migrate = (db: TestDatabase) => migrateAll(db);
 const rollback = (db: TestDatabase, target?: RollbackTarget) => rollbackAs(db.connections.owner, target);
@@ -98,7 +101,8 @@ describe("migrations are reversible", () => {
       await rollback(db);
       expect(formatSchemaDescription(await describe_(db.url))).toEqual(snapshots[i]);
     }
-  });
+    // Every migration up and down one at a time: minutes on a loaded machine.
+  }, 300_000);
 
   test("rolling back the latest migration keeps the rows of the tables that existed before it", async () => {
     await migrate(db);
