@@ -200,6 +200,16 @@ async function adoptOwnership(client: ClientBase): Promise<void> {
       loop
         execute format('alter type %s owner to %s', r.typ, new_owner);
       end loop;
+      -- The owner's functions call the extensions' (pgcrypto's crypt, hmac,
+      -- ...). A database whose extensions a superuser created after revoking
+      -- EXECUTE from PUBLIC by default left them to superusers only.
+      for r in
+        select p.oid::regprocedure as fn
+          from pg_proc p join pg_depend d on d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e'
+         where not has_function_privilege(new_owner, p.oid, 'execute')
+      loop
+        execute format('grant execute on function %s to %s', r.fn, new_owner);
+      end loop;
     end $$`,
   );
   // A database whose 000001 ran as a superuser (before the owner existed)

@@ -9,13 +9,14 @@ import { Logger } from "@graphile/logger";
 import { migrate as graphileMigrate } from "graphile-migrate";
 import { runOnce } from "graphile-worker";
 import { migrationsFolder } from "../../config/paths";
+import { applyBootSettings } from "../../db/boot-settings";
 import { OWNED_SCHEMAS, bootstrap } from "../../db/bootstrap";
 import { committedMigrations, migrate, rollback } from "../../db/migrations";
 import { withClient } from "../../db/pg";
 import { taskList } from "../../worker/runner";
 import { TEST_PASSWORDS } from "../setup/cluster";
 import { createEmptyDatabase, createMigratedDatabase, type TestDatabase } from "../helpers/database";
-import { sqlErrorOf } from "../helpers/roles";
+import { asRole, sqlErrorOf } from "../helpers/roles";
 
 /** Objects of our schemas not owned by app_owner (extension members excepted). */
 const NOT_OWNED = `
@@ -121,6 +122,22 @@ describe("a database migrated before the owner role existed (everything owned by
     expect(
       await db.query("select defaclacl::text as acl from pg_default_acl where defaclrole = 'app_owner'::regrole"),
     ).toEqual([{ acl: "{app_owner=X/app_owner}" }]);
+    // Its SECURITY DEFINER functions now act as the owner and still work:
+    // sign-up hashes with pgcrypto, which a superuser created there.
+    await withClient(db.connections.owner, (owner) =>
+      applyBootSettings(owner, {
+        jwtSecret: "test-jwt-secret-that-is-long-enough-0123456789",
+        credentialsKey: "k".repeat(40),
+      }),
+    );
+    const signedUp = await asRole(
+      db,
+      "web_anon",
+      async (client) =>
+        (await client.query("select api.register('lama@example.id', 'password-123', 'Pengguna Lama') as s")).rows[0].s,
+      { commit: true },
+    );
+    expect(signedUp.user.email).toBe("lama@example.id");
     const latest = committedMigrations().at(-1)!.number;
     expect(await rollback(db.connections.owner)).toEqual([latest]);
     expect(await migrate(db.connections.owner, { quiet: true })).toEqual([committedMigrations().at(-1)!.realFilename]);
