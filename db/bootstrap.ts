@@ -17,8 +17,9 @@
  *   5. graphile-worker's schema, migrated by graphile-worker itself on the
  *      owner's connection (so SQL functions owned by the owner can queue jobs
  *      with graphile_worker.add_job), and exactly the grants `app_worker`
- *      needs to run jobs: no DDL, nothing outside graphile_worker but what
- *      the migrations grant it.
+ *      needs to run jobs (with a row policy on graphile-worker's RLS-enabled
+ *      tables): no DDL, nothing outside graphile_worker but what the
+ *      migrations grant it.
  *
  * Extensions: the one we use, pgcrypto, is a trusted extension that the
  * owner creates in migration 000004 (so its down script can drop it); an
@@ -43,6 +44,9 @@ export class BootstrapError extends StartupError {}
 export const OWNED_SCHEMAS = ["api", "app_hidden", "app_private", "graphile_migrate", "graphile_worker"] as const;
 
 const API_ROLES = ["web_anon", "app_client", "app_admin"] as const;
+
+/** The policy that lets app_worker see and take the rows of graphile-worker's tables (see ensureWorkerSchema). */
+const WORKER_POLICY = "app_worker_runs_jobs";
 
 async function assertSuperuser(client: ClientBase): Promise<void> {
   const { rows } = await client.query<{ superuser: boolean; user: string }>(
@@ -215,6 +219,23 @@ async function ensureWorkerSchema(client: ClientBase, ownerUrl: string): Promise
     grant select, insert, update, delete on all tables in schema graphile_worker to ${LOGIN_ROLES.worker};
     grant usage, select, update on all sequences in schema graphile_worker to ${LOGIN_ROLES.worker};
     grant execute on all functions in schema graphile_worker to ${LOGIN_ROLES.worker};`);
+  // graphile-worker enables row-level security on its tables and defines no
+  // policy, so only their owner sees a row: without a policy app_worker finds
+  // no job to run and cannot record its crontab (its cron restarts on an RLS
+  // error forever). One permissive policy per table, for app_worker alone.
+  await client.query(`
+    do $$
+    declare r record;
+    begin
+      for r in
+        select c.oid::regclass as tbl
+          from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = 'graphile_worker' and c.relkind in ('r', 'p') and c.relrowsecurity
+           and not exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname = '${WORKER_POLICY}')
+      loop
+        execute format('create policy ${WORKER_POLICY} on %s to ${LOGIN_ROLES.worker} using (true) with check (true)', r.tbl);
+      end loop;
+    end $$`);
 }
 
 export type BootstrapResult = { appliedAsSuperuser: string[] };
