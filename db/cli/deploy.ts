@@ -1,17 +1,18 @@
 /**
  * `npm run db:deploy`: what a deployment runs once before PostgREST and the
- * workers start (the `migrate` service of docker-compose.yml), on the
- * superuser connection of DATABASE_URL: the bootstrap (roles and their
- * passwords, database ownership, graphile-worker's schema), the migrations
- * as the owner, the boot settings, and the admin user (demo content only
- * with SEED_DEMO_DATA=true).
+ * workers start (the `migrate` service of docker-compose.yml, compiled:
+ * `node dist/db/cli/deploy.js`), on the superuser connection of
+ * DATABASE_URL: the bootstrap (roles and their passwords, database
+ * ownership, graphile-worker's schema), the migrations as the owner, the
+ * boot settings, and the admin user (demo content only with
+ * SEED_DEMO_DATA=true).
  */
 import { readConfig } from "../../config/settings";
 import { secretsFromEnvironment } from "../../config/secrets";
 import { StartupError } from "../../config/startup-error";
 import { redactedUrl } from "../pg";
 import { prepareDatabase } from "../prepare";
-import { runCli } from "./target-database";
+import { runCli } from "./run-cli";
 
 runCli(async () => {
   const config = readConfig();
