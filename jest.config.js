@@ -4,6 +4,7 @@
  *   api         tests/api    the real PostgREST over HTTP
  *   stack       tests/stack  `npm start` as a user runs it
  *   structure   tests/structure  the layout's import rules (no database)
+ *   deploy      tests/deploy docker-compose.yml and the Dockerfile's image, without Docker
  * One embedded PostgreSQL cluster per run (global setup); every test file
  * gets its own database cloned from a migrated template.
  * With DATABASE_URL set, the cluster is that server instead (CI runs the
@@ -30,7 +31,13 @@ const project = (name, dir) => ({
 module.exports = {
   globalSetup: "<rootDir>/tests/setup/global-setup.ts",
   globalTeardown: "<rootDir>/tests/setup/global-teardown.ts",
-  projects: [project("migrations", "db"), project("api", "api"), project("stack", "stack"), project("structure", "structure")],
+  projects: [
+    project("migrations", "db"),
+    project("api", "api"),
+    project("stack", "stack"),
+    project("structure", "structure"),
+    project("deploy", "deploy"),
+  ],
   testTimeout: 60_000,
   maxWorkers: 2,
 };

@@ -17,8 +17,9 @@
  *   5. graphile-worker's schema, migrated by graphile-worker itself on the
  *      owner's connection (so SQL functions owned by the owner can queue jobs
  *      with graphile_worker.add_job), and exactly the grants `app_worker`
- *      needs to run jobs: no DDL, nothing outside graphile_worker but what
- *      the migrations grant it.
+ *      needs to run jobs (with a row policy on graphile-worker's RLS-enabled
+ *      tables): no DDL, nothing outside graphile_worker but what the
+ *      migrations grant it.
  *
  * Extensions: the one we use, pgcrypto, is a trusted extension that the
  * owner creates in migration 000004 (so its down script can drop it); an
@@ -43,6 +44,8 @@ export class BootstrapError extends StartupError {}
 export const OWNED_SCHEMAS = ["api", "app_hidden", "app_private", "graphile_migrate", "graphile_worker"] as const;
 
 const API_ROLES = ["web_anon", "app_client", "app_admin"] as const;
+
+/** The policy that lets app_worker see and take the rows of graphile-worker's tables (see ensureWorkerSchema). */
 
 async function assertSuperuser(client: ClientBase): Promise<void> {
   const { rows } = await client.query<{ superuser: boolean; user: string }>(

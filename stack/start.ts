@@ -20,7 +20,7 @@ import { loadOrCreateSecrets, resolveSecrets } from "../config/secrets";
 import { readConfig, type StackConfig } from "../config/settings";
 import { describeStartupFailure } from "../config/startup-error";
 import { databaseUrl, redactedUrl, withClient } from "../db/pg";
-import { prepareDatabase } from "../db/prepare";
+import { bootOptions, prepareDatabase } from "../db/prepare";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../services/embedded-postgres";
 import { stopLeftOver } from "../services/child-process";
 import { portIsFree } from "../services/ports";
@@ -70,21 +70,7 @@ async function start(config: StackConfig, running: Running): Promise<void> {
     await ensureDatabase(superuserUrl, EMBEDDED_DATABASE);
   }
 
-  const prepared = await prepareDatabase({
-    superuserUrl,
-    passwords: secrets.passwords,
-    settings: {
-      jwtSecret: secrets.jwtSecret,
-      credentialsKey: secrets.credentialsKey,
-      jwtLifetimeSeconds: config.jwtLifetimeSeconds,
-    },
-    seed: {
-      adminEmail: config.adminEmail,
-      adminPassword: config.adminPassword,
-      demoContent: config.seedDemoData ?? true,
-    },
-    quiet: config.logLevel !== "debug",
-  });
+  const prepared = await prepareDatabase(bootOptions(config, secrets, superuserUrl, true));
   if (prepared.applied.length)
     log(`applied ${prepared.applied.length} migration(s), latest ${prepared.applied.at(-1)}`);
   if (prepared.seeded?.generatedAdminPassword) {

@@ -1,8 +1,9 @@
 /**
- * `npm run worker` (and the image's worker command): the worker process on
- * its own, connected as `app_worker`: WORKER_DATABASE_URL, or DATABASE_URL's
- * server and database with WORKER_PASSWORD. SIGTERM or SIGINT stops taking
- * jobs, lets running ones finish, and closes the connections.
+ * `npm run worker`, and the image's default command (compiled:
+ * `node dist/stack/worker.js`): the worker process on its own, connected as
+ * `app_worker`: WORKER_DATABASE_URL, or DATABASE_URL's server and database
+ * with WORKER_PASSWORD. SIGTERM or SIGINT stops taking jobs, lets running
+ * ones finish, and closes the connections.
  */
 import { readConfig } from "../config/settings";
 import { StartupError, describeStartupFailure } from "../config/startup-error";

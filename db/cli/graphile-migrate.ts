@@ -13,7 +13,8 @@ import path from "node:path";
 import { projectRoot } from "../../config/paths";
 import { bootstrap } from "../bootstrap";
 import { databaseUrl } from "../pg";
-import { runCli, withTargetDatabase } from "./target-database";
+import { runCli } from "./run-cli";
+import { withTargetDatabase } from "./target-database";
 
 runCli(() =>
   withTargetDatabase(async ({ connections, secrets }) => {

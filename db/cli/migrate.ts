@@ -1,7 +1,8 @@
 /** `npm run db:migrate`: the bootstrap, then the pending migrations (as the owner). */
 import { bootstrap } from "../bootstrap";
 import { migrate } from "../migrations";
-import { runCli, withTargetDatabase } from "./target-database";
+import { runCli } from "./run-cli";
+import { withTargetDatabase } from "./target-database";
 
 runCli(() =>
   withTargetDatabase(async ({ connections, secrets }) => {

@@ -7,7 +7,8 @@
 import { parseArgs } from "node:util";
 import { StartupError } from "../../config/startup-error";
 import { rollback } from "../migrations";
-import { runCli, withTargetDatabase } from "./target-database";
+import { runCli } from "./run-cli";
+import { withTargetDatabase } from "./target-database";
 
 runCli(async () => {
   const { values } = parseArgs({ options: { to: { type: "string" }, all: { type: "boolean" } } });

@@ -1,7 +1,8 @@
 /** `npm run db:seed`: inserts the demo data and the admin user (again: nothing is duplicated). */
 import { withClient } from "../pg";
 import { seed } from "../seed";
-import { runCli, withTargetDatabase } from "./target-database";
+import { runCli } from "./run-cli";
+import { withTargetDatabase } from "./target-database";
 
 runCli(() =>
   withTargetDatabase(({ config, connections }) =>

@@ -12,7 +12,8 @@ import { projectRoot } from "../../config/paths";
 import { databaseUrl, withClient } from "../pg";
 import { prepareDatabase } from "../prepare";
 import { SNAPSHOT_FILE, describeSchema, snapshotText } from "../schema-description";
-import { runCli, withTargetDatabase } from "./target-database";
+import { runCli } from "./run-cli";
+import { withTargetDatabase } from "./target-database";
 
 runCli(() =>
   withTargetDatabase(async ({ connections, secrets }) => {

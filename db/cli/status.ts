@@ -1,7 +1,8 @@
 /** `npm run db:status`: applied and pending migrations; refuses if an applied file was edited. */
 import { assertAppliedMigrationsUnchanged, migrationStatus } from "../migrations";
 import { withClient } from "../pg";
-import { runCli, withTargetDatabase } from "./target-database";
+import { runCli } from "./run-cli";
+import { withTargetDatabase } from "./target-database";
 
 runCli(() =>
   withTargetDatabase(({ connections }) =>

