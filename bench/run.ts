@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     const secret = crypto.randomBytes(32).toString("base64url");
     const password = () => crypto.randomBytes(16).toString("base64url");
     // The same boot sequence as npm start (bootstrap, migrations as the owner, settings, seed).
-    const { connections } = await prepareDatabase({
+    const { connections: logins } = await prepareDatabase({
       superuserUrl: dbUrl,
       passwords: { owner: password(), authenticator: password(), worker: password() },
       settings: { jwtSecret: secret, credentialsKey: crypto.randomBytes(32).toString("base64url") },
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     const benchAdmin = await tokenFor("u.role = 'admin' and u.email like '%@bench.jasaweb.id'");
     await client.query("commit");
 
-    postgrest = await startPostgrest({ dbUri: connections.authenticator, port: await freePort(), jwtSecret: secret });
+    postgrest = await startPostgrest({ dbUri: logins.authenticator, port: await freePort(), jwtSecret: secret });
 
     const clientClaims = { role: "app_client", sub: benchClient.id };
     const adminClaims = { role: "app_admin", sub: benchAdmin.id };

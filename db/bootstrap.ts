@@ -33,7 +33,6 @@ import {
   MIGRATE_LOCK_KEY,
   SUPERUSER_MIGRATIONS,
   assertAppliedMigrationsUnchanged,
-  committedMigrations,
   migrationStatus,
 } from "./migrations";
 import { LOGIN_ROLES, connectionsFor, inTransaction, withClient, type RolePasswords } from "./pg";
@@ -44,8 +43,6 @@ export class BootstrapError extends StartupError {}
 export const OWNED_SCHEMAS = ["api", "app_hidden", "app_private", "graphile_migrate", "graphile_worker"] as const;
 
 const API_ROLES = ["web_anon", "app_client", "app_admin"] as const;
-
-/** The policy that lets app_worker see and take the rows of graphile-worker's tables (see ensureWorkerSchema). */
 
 async function assertSuperuser(client: ClientBase): Promise<void> {
   const { rows } = await client.query<{ superuser: boolean; user: string }>(
@@ -125,14 +122,8 @@ async function applySuperuserMigrations(client: ClientBase): Promise<string[]> {
   });
   await assertAppliedMigrationsUnchanged(client);
   const { pending } = await migrationStatus(client);
-  const all = committedMigrations();
   const due = pending.filter((m) => SUPERUSER_MIGRATIONS.has(m.filename));
   for (const migration of due) {
-    if (migration.number !== all[0]?.number) {
-      throw new BootstrapError(
-        `${migration.realFilename} is pending but earlier migrations are applied: restore the database or roll back first.`,
-      );
-    }
     await inTransaction(client, async () => {
       await client.query("select pg_advisory_xact_lock($1)", [MIGRATE_LOCK_KEY]);
       const already = await client.query("select 1 from graphile_migrate.migrations where filename = $1", [

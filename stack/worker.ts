@@ -7,17 +7,14 @@
  */
 import { readConfig } from "../config/settings";
 import { StartupError, describeStartupFailure } from "../config/startup-error";
+import { LOGIN_ROLES, roleUrl } from "../db/pg";
 import { startWorker } from "../worker/runner";
 
 function workerConnectionString(): string {
   const config = readConfig();
   if (config.workerDatabaseUrl) return config.workerDatabaseUrl;
-  if (config.databaseUrl && config.workerPassword) {
-    const url = new URL(config.databaseUrl);
-    url.username = "app_worker";
-    url.password = encodeURIComponent(config.workerPassword);
-    return url.toString();
-  }
+  if (config.databaseUrl && config.workerPassword)
+    return roleUrl(config.databaseUrl, LOGIN_ROLES.worker, config.workerPassword);
   throw new StartupError(
     "Set WORKER_DATABASE_URL (postgres://app_worker:<password>@host/db), or DATABASE_URL and WORKER_PASSWORD, " +
       "for a stand-alone worker (npm start runs one itself).",
