@@ -141,10 +141,10 @@ describe("cancel_project", () => {
     ["pending", 409, "PROJECT_NOT_CANCELLABLE"],
   ])("refuses when an invoice is %s (PROJECT_NOT_CANCELLABLE)", async (invoiceStatus, status, code) => {
     const { project, invoice } = await order(alice);
-    await db.query(
-      `update api.invoices set status = $2::api.invoice_status, paid_at = case when $2::text = 'paid' then now() end where id = $1`,
-      [invoice.id, invoiceStatus],
-    );
+    // A charge makes the invoice pending; Midtrans' confirmation makes it paid.
+    await db.query("update api.invoices set status = 'pending' where id = $1", [invoice.id]);
+    if (invoiceStatus === "paid")
+      await db.query("update api.invoices set status = 'paid', paid_at = now() where id = $1", [invoice.id]);
     const response = await rpc("cancel_project", { project_id: project.id }, alice.token);
     expect(response.status).toBe(status);
     expect(response.body).toEqual(expect.objectContaining({ code }));
@@ -174,6 +174,7 @@ describe("project life cycle", () => {
 
   async function paidProject(): Promise<string> {
     const { project, invoice } = await order(alice);
+    await db.query("update api.invoices set status = 'pending' where id = $1", [invoice.id]);
     await db.query("update api.invoices set status = 'paid', paid_at = now() where id = $1", [invoice.id]);
     return project.id;
   }

@@ -637,6 +637,7 @@ describe("columns a role may write", () => {
 
   test("the worker records a payment on an invoice", async () => {
     const changed = await asRole(db, "app_worker", async (c) => {
+      await c.query("update api.invoices set status = 'pending' where id = $1", [f.invoices!.a]);
       await c.query(
         `update api.invoices set status = 'paid', paid_at = now(), midtrans_order_id = 'JW-1', qris_url = 'https://qr.example.id/1' where id = $1`,
         [f.invoices!.a],
@@ -829,7 +830,10 @@ describe("what the catalog grants", () => {
       "app_client SELECT invoices",
       "app_admin SELECT invoices",
       "app_worker SELECT invoices",
-      "app_worker UPDATE(status,midtrans_order_id,qris_url,paid_at) invoices",
+      "app_worker UPDATE(status,midtrans_order_id,qris_url,paid_at,qris_expires_at) invoices",
+      "app_admin SELECT payment_attempts",
+      "app_worker SELECT payment_attempts",
+      "app_worker UPDATE(midtrans_transaction_id,midtrans_status,qris_url,expires_at) payment_attempts",
       ...content.flatMap((t) => [
         `web_anon SELECT ${t}`,
         `app_client SELECT ${t}`,

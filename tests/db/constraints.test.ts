@@ -10,7 +10,7 @@ import { insertRow, outcomeOf, violation, type Outcome, type Row } from "../help
 
 let db: TestDatabase;
 /** Committed parent rows the attempts refer to. */
-const fx = { userId: "", projectId: "", connectionId: "fixture-connection" };
+const fx = { userId: "", projectId: "", invoiceId: "", connectionId: "fixture-connection" };
 
 beforeAll(async () => {
   db = await createMigratedDatabase();
@@ -23,6 +23,11 @@ beforeAll(async () => {
     [fx.userId],
   );
   fx.projectId = project!.id;
+  const [invoice] = await db.query<{ id: string }>(
+    `insert into api.invoices (project_id, amount) values ($1, 2500000) returning id`,
+    [fx.projectId],
+  );
+  fx.invoiceId = invoice!.id;
   await db.query(`insert into api.websocket_connections (user_id, connection_id, role) values ($1, $2, 'client')`, [
     fx.userId,
     fx.connectionId,
@@ -37,6 +42,11 @@ const validRow: Record<string, () => Row> = {
   "api.users": () => ({ email: "siti@example.id", name: "Siti Nurhaliza" }),
   "api.projects": () => ({ user_id: fx.userId, name: "Portal Berita Kota", type: "berita" }),
   "api.invoices": () => ({ project_id: fx.projectId, amount: 2_500_000 }),
+  "api.payment_attempts": () => ({
+    invoice_id: fx.invoiceId,
+    order_id: `JW-${Math.random().toString(36).slice(2)}-1`,
+    amount: 2_500_000,
+  }),
   "api.templates": () => ({
     name: "Sekolah Ceria",
     category: "sekolah",
@@ -226,6 +236,50 @@ check(
 {
   const { accepts, refuses } = urlCases("qris_url", "https://api.midtrans.com/v2/qris/abc123/qr-code");
   check("invoices_qris_url_format", "api.invoices", { "no qris_url (null)": { qris_url: null }, ...accepts }, refuses);
+}
+check(
+  "payment_attempts_amount_positive",
+  "api.payment_attempts",
+  { "an amount of 1 rupiah": { amount: 1 } },
+  { "a zero amount": { amount: 0 }, "a negative amount": { amount: -2500000 } },
+);
+check(
+  "payment_attempts_amount_whole_rupiah",
+  "api.payment_attempts",
+  { "a whole amount written with .00": { amount: "2500000.00" } },
+  { "an amount with sen": { amount: "2500000.50" } },
+);
+check(
+  "payment_attempts_order_id_format",
+  "api.payment_attempts",
+  {
+    "the order id pay_invoice makes (50 characters)": { order_id: `JW-${"0123456789abcdef".repeat(2)}-1234567890123` },
+    "an order id of letters, digits, - _ ~ .": { order_id: "JW-2026_11.a~1" },
+  },
+  {
+    "an empty order id": { order_id: "" },
+    "an order id of 51 characters": { order_id: "a".repeat(51) },
+    "an order id with a slash": { order_id: "JW/2026/1" },
+  },
+);
+check(
+  "payment_attempts_midtrans_status_valid",
+  "api.payment_attempts",
+  {
+    "no status yet (null)": { midtrans_status: null },
+    settlement: { midtrans_status: "settlement" },
+    partial_refund: { midtrans_status: "partial_refund" },
+  },
+  { "a status Midtrans does not have": { midtrans_status: "paid" }, "an empty status": { midtrans_status: "" } },
+);
+{
+  const { accepts, refuses } = urlCases("qris_url", "https://api.midtrans.com/v2/qris/abc123/qr-code");
+  check(
+    "payment_attempts_qris_url_format",
+    "api.payment_attempts",
+    { "no qris_url (null)": { qris_url: null }, ...accepts },
+    refuses,
+  );
 }
 check(
   "invoices_paid_has_paid_at",
@@ -565,6 +619,12 @@ describe("UNIQUE keys", () => {
     },
     { key: "websocket_connections_connection_id_key", table: "api.websocket_connections", first: {}, second: {} },
     {
+      key: "payment_attempts_order_id_key",
+      table: "api.payment_attempts",
+      first: { order_id: "JW-dup-1" },
+      second: { order_id: "JW-dup-1" },
+    },
+    {
       key: "websocket_room_memberships_connection_id_room_id_key",
       table: "api.websocket_room_memberships",
       first: { room_id: "project:1" },
@@ -592,7 +652,8 @@ describe("UNIQUE keys", () => {
       for (let i = 0; i < 3; i++)
         await insertRow(client, "api.invoices", { ...validRow["api.invoices"]!(), midtrans_order_id: null });
       const { rows } = await client.query<{ n: number }>(
-        "select count(*)::int as n from api.invoices where midtrans_order_id is null",
+        "select count(*)::int as n from api.invoices where midtrans_order_id is null and id <> $1",
+        [fx.invoiceId],
       );
       return rows[0]!.n;
     });
@@ -923,6 +984,7 @@ describe("foreign keys", () => {
   const orphans: { fkey: string; table: string; row: Row }[] = [
     { fkey: "projects_user_id_fkey", table: "api.projects", row: { user_id: missingParent } },
     { fkey: "invoices_project_id_fkey", table: "api.invoices", row: { project_id: missingParent } },
+    { fkey: "payment_attempts_invoice_id_fkey", table: "api.payment_attempts", row: { invoice_id: missingParent } },
     { fkey: "user_secrets_user_id_fkey", table: "app_private.user_secrets", row: { user_id: missingParent } },
     {
       fkey: "project_secrets_project_id_fkey",
@@ -1125,6 +1187,7 @@ describe("defaults", () => {
     ).toEqual([
       "api.faqs",
       "api.pages",
+      "api.payment_attempts",
       "api.pricing_plans",
       "api.projects",
       "app_private.project_secrets",

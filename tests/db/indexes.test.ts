@@ -64,6 +64,11 @@ const expected: Record<string, Record<string, string>> = {
     invoices_status_created_at_idx: "btree (status, created_at)",
     invoices_status_paid_at_desc_idx: "btree (status, paid_at DESC)",
   },
+  "api.payment_attempts": {
+    payment_attempts_pkey: "unique btree (id)",
+    payment_attempts_order_id_key: "unique btree (order_id)",
+    payment_attempts_invoice_id_idx: "btree (invoice_id)",
+  },
   "api.templates": {
     templates_pkey: "unique btree (id)",
     templates_category_idx: "btree (category)",
@@ -239,7 +244,8 @@ describe("row level security and documentation", () => {
          from pg_type t where t.typnamespace = 'api'::regnamespace and t.typtype = 'e'
        order by 1`,
     );
-    expect(rows.filter((r) => r.object.startsWith("table ")).length).toBe(14);
+    // The blueprint's 14 tables and payment_attempts.
+    expect(rows.filter((r) => r.object.startsWith("table ")).length).toBe(15);
     expect(rows.filter((r) => r.object.startsWith("type ")).length).toBe(10);
     expect(rows.filter((r) => !r.comment?.trim()).map((r) => r.object)).toEqual([]);
   });

@@ -370,17 +370,23 @@ describe("the CHECK constraints re-created with the helpers", () => {
   let before: Map<string, Definition>;
 
   beforeAll(async () => {
-    // The definitions before migration 000033, as its down script restores
-    // them (the reversibility test proves the down scripts restore the
-    // catalog exactly), read inside a transaction that is rolled back.
-    const downs = ["000035", "000034", "000033"].map((n) => {
-      const file = fs.readdirSync(path.join(migrationsFolder, "down")).find((f) => f.startsWith(`${n}-`));
-      if (!file) throw new Error(`no down script for migration ${n}`);
-      return fs.readFileSync(path.join(migrationsFolder, "down", file), "utf8");
-    });
+    // The definitions right after migration 000033 (every later migration
+    // undone by its down script, newest first) and right before it (its own
+    // down script), read inside a transaction that is rolled back; the
+    // reversibility test proves the down scripts restore the catalog exactly.
+    const downFolder = path.join(migrationsFolder, "down");
+    const downOf = (file: string) => fs.readFileSync(path.join(downFolder, file), "utf8");
+    const files = fs
+      .readdirSync(downFolder)
+      .filter((f) => /^\d{6}-/.test(f))
+      .sort();
+    const helpers = files.find((f) => f.startsWith("000033-"));
+    if (!helpers) throw new Error("no down script for migration 000033");
+    const later = files.filter((f) => f > helpers).reverse();
     await inRolledBackTransaction(db, async (client) => {
+      for (const file of later) await client.query(downOf(file));
       now = await checkConstraints(client);
-      for (const down of downs) await client.query(down);
+      await client.query(downOf(helpers));
       before = await checkConstraints(client);
     });
   });
