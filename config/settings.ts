@@ -23,6 +23,7 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32, "JWT_SECRET must have at least 32 characters").optional(),
   CREDENTIALS_KEY: z.string().min(32, "CREDENTIALS_KEY must have at least 32 characters").optional(),
   WORKER_PASSWORD: z.string().min(8).optional(),
+  MIDTRANS_SERVER_KEY: z.string().min(8, "MIDTRANS_SERVER_KEY looks too short").optional(),
   JWT_LIFETIME_SECONDS: z.coerce
     .number()
     .int()
@@ -54,6 +55,8 @@ export type StackConfig = {
   credentialsKey: string | undefined;
   workerPassword: string | undefined;
   jwtLifetimeSeconds: number;
+  /** The Midtrans server key: HTTP Basic user for the Core API and the secret of notification signatures. */
+  midtransServerKey: string | undefined;
   /** Demo content (posts, pages, FAQs, templates, plans) on seeding; the admin user is always ensured. */
   seedDemoData: boolean | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -85,6 +88,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     credentialsKey: e.CREDENTIALS_KEY,
     workerPassword: e.WORKER_PASSWORD,
     jwtLifetimeSeconds: e.JWT_LIFETIME_SECONDS,
+    midtransServerKey: e.MIDTRANS_SERVER_KEY,
     seedDemoData: e.SEED_DEMO_DATA === undefined ? undefined : e.SEED_DEMO_DATA === "true",
     logLevel: e.LOG_LEVEL,
   };

@@ -834,6 +834,8 @@ describe("what the catalog grants", () => {
       "app_admin SELECT payment_attempts",
       "app_worker SELECT payment_attempts",
       "app_worker UPDATE(midtrans_transaction_id,midtrans_status,qris_url,expires_at) payment_attempts",
+      "app_admin SELECT payment_notifications",
+      "app_worker SELECT payment_notifications",
       ...content.flatMap((t) => [
         `web_anon SELECT ${t}`,
         `app_client SELECT ${t}`,

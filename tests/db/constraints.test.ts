@@ -42,6 +42,7 @@ const validRow: Record<string, () => Row> = {
   "api.users": () => ({ email: "siti@example.id", name: "Siti Nurhaliza" }),
   "api.projects": () => ({ user_id: fx.userId, name: "Portal Berita Kota", type: "berita" }),
   "api.invoices": () => ({ project_id: fx.projectId, amount: 2_500_000 }),
+  "api.payment_notifications": () => ({ signature_valid: true, body: { order_id: "JW-x-1" } }),
   "api.payment_attempts": () => ({
     invoice_id: fx.invoiceId,
     order_id: `JW-${Math.random().toString(36).slice(2)}-1`,
@@ -281,6 +282,12 @@ check(
     refuses,
   );
 }
+check(
+  "payment_notifications_body_object",
+  "api.payment_notifications",
+  { "a JSON object": { body: { order_id: "JW-1-1", transaction_status: "settlement" } } },
+  { "a JSON array": { body: JSON.stringify([1, 2]) }, "a JSON string": { body: JSON.stringify("settlement") } },
+);
 check(
   "invoices_paid_has_paid_at",
   "api.invoices",

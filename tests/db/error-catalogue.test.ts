@@ -18,6 +18,11 @@ const answeredWithoutRaiseError: Record<string, { fn: string; why: string }> = {
   // login answers 401 with set_config('response.status', ...) and a JSON body
   // instead of raising: a raise would roll back the failed-attempt counter.
   INVALID_CREDENTIALS: { fn: "api.login(text,text)", why: "answered, not raised, so the failed attempt is counted" },
+  // A notification with a bad signature is recorded, so it is answered, not raised.
+  INVALID_SIGNATURE: {
+    fn: "api.midtrans_notification(jsonb)",
+    why: "answered, not raised, so the forgery stays on record",
+  },
 };
 
 type CatalogueRow = { code: string; status: number };

@@ -25,6 +25,7 @@ const functions: Record<string, string[]> = {
   "login(text,text)": everyone,
   "logout()": signedIn,
   "mark_notifications_read(uuid[])": signedIn,
+  "midtrans_notification(jsonb)": everyone,
   "pay_invoice(uuid)": signedIn,
   "me()": signedIn,
   "project_credentials(uuid)": signedIn,
@@ -35,7 +36,7 @@ const functions: Record<string, string[]> = {
   "set_user_role(uuid,text)": signedIn,
 };
 
-test("the api schema holds exactly the 14 blueprint tables, the payment attempts, and no view", async () => {
+test("the api schema holds exactly the 14 blueprint tables, the payment attempts and notifications, and no view", async () => {
   const rows = await db.query<{ name: string; kind: string }>(
     `select relname as name, relkind::text as kind from pg_class
       where relnamespace = 'api'::regnamespace and relkind in ('r', 'p', 'v', 'm', 'f') order by 1`,
@@ -47,6 +48,7 @@ test("the api schema holds exactly the 14 blueprint tables, the payment attempts
       "invoices",
       "pages",
       "payment_attempts",
+      "payment_notifications",
       "posts",
       "pricing_plans",
       "projects",

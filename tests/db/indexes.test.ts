@@ -69,6 +69,11 @@ const expected: Record<string, Record<string, string>> = {
     payment_attempts_order_id_key: "unique btree (order_id)",
     payment_attempts_invoice_id_idx: "btree (invoice_id)",
   },
+  "api.payment_notifications": {
+    payment_notifications_pkey: "unique btree (id)",
+    payment_notifications_order_id_idx: "btree (order_id)",
+    payment_notifications_received_at_idx: "btree (received_at)",
+  },
   "api.templates": {
     templates_pkey: "unique btree (id)",
     templates_category_idx: "btree (category)",
@@ -244,8 +249,8 @@ describe("row level security and documentation", () => {
          from pg_type t where t.typnamespace = 'api'::regnamespace and t.typtype = 'e'
        order by 1`,
     );
-    // The blueprint's 14 tables and payment_attempts.
-    expect(rows.filter((r) => r.object.startsWith("table ")).length).toBe(15);
+    // The blueprint's 14 tables, payment_attempts and payment_notifications.
+    expect(rows.filter((r) => r.object.startsWith("table ")).length).toBe(16);
     expect(rows.filter((r) => r.object.startsWith("type ")).length).toBe(10);
     expect(rows.filter((r) => !r.comment?.trim()).map((r) => r.object)).toEqual([]);
   });

@@ -23,6 +23,8 @@ export const TEST_PASSWORDS: RolePasswords = {
 };
 export const TEST_JWT_SECRET = "test-jwt-secret-that-is-long-enough-0123456789";
 export const TEST_CREDENTIALS_KEY = "test-credentials-key-that-is-long-enough-0123";
+/** The key of the Midtrans documentation's examples (and of the signature test vector). */
+export const TEST_MIDTRANS_SERVER_KEY = "SB-Mid-server-EXAMPLEKEY";
 
 export type TestCluster = { server?: EmbeddedServer; dataDir?: string; adminUrl: string; templateDb: string };
 
@@ -50,7 +52,11 @@ export async function startTestCluster(): Promise<TestCluster> {
   await prepareDatabase({
     superuserUrl: databaseUrl(adminUrl, templateDb),
     passwords: TEST_PASSWORDS,
-    settings: { jwtSecret: TEST_JWT_SECRET, credentialsKey: TEST_CREDENTIALS_KEY },
+    settings: {
+      jwtSecret: TEST_JWT_SECRET,
+      credentialsKey: TEST_CREDENTIALS_KEY,
+      midtransServerKey: TEST_MIDTRANS_SERVER_KEY,
+    },
   });
   // A template must have no connection while it is cloned; graphile-worker's
   // and graphile-migrate's pools let go a moment after they are done.

@@ -1,0 +1,2 @@
+drop function api.midtrans_notification(jsonb);
+drop table api.payment_notifications;
