@@ -12,7 +12,10 @@ import { refundedAmount, type Refund, type Transaction, type TransactionStatus }
 
 export type Reply = { http: number; body: Record<string, unknown> };
 
-/** Body status_code of GET status by state [D-STATUS], [NODE], [PY]; deny is UNCONFIRMED: "202" per the 2xx list. */
+/**
+ * Body status_code of GET status by state [D-STATUS], [NODE], [PY]. Deny is
+ * an open question (docs/midtrans.md §8): "202", which Midtrans' 2xx list gives to denied.
+ */
 const STATUS_CODE: Record<TransactionStatus, string> = {
   pending: "201",
   settlement: "200",
@@ -25,7 +28,7 @@ const STATUS_CODE: Record<TransactionStatus, string> = {
 
 /**
  * Notification status_code by state [D-QRIS], [D-CANCEL], [D-EXPIRE],
- * [D-REFUND]; deny UNCONFIRMED: "202" as for the other failed endings.
+ * [D-REFUND]; deny is open (docs/midtrans.md §8): "202" as for the other failed endings.
  */
 const NOTIFICATION_STATUS_CODE: Record<TransactionStatus, string> = {
   pending: "201",
@@ -108,7 +111,7 @@ export function chargeCreated(tx: Transaction, baseUrl: string): Reply {
       actions: [{ name: "generate-qr-code", method: "GET", url: `${baseUrl}/v2/qris/${tx.transactionId}/qr-code` }],
       qr_string: tx.qrString,
       acquirer: tx.acquirer,
-      // expiry_time, not expire_time: see docs/midtrans.md (UNCONFIRMED which one a real QRIS charge has).
+      // expiry_time, not expire_time: which one a real QRIS charge has is open (docs/midtrans.md §2, §8).
       expiry_time: midtransTime(tx.expiryTime),
       ...tx.customFields,
       ...(tx.metadata ? { metadata: tx.metadata } : {}),

@@ -137,7 +137,7 @@ describe("charge", () => {
     const order = orderId("dup");
     await core.charge(qrisCharge(order, 5000));
     const pending = await midtransError(core.charge(qrisCharge(order, 5000)));
-    // The body's status_code string: the library saw HTTP 200 (docs/midtrans.md §7.2).
+    // The body's status_code string: the library saw HTTP 200 (docs/midtrans.md §7).
     expect(pending.httpStatusCode).toBe("406");
     expect(pending.ApiResponse).toEqual({
       status_code: "406",
