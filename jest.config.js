@@ -6,6 +6,7 @@
  *   structure   tests/structure  the layout's import rules (no database)
  *   deploy      tests/deploy docker-compose.yml and the Dockerfile's image, without Docker
  *   simulator   tests/simulator  the Midtrans simulator with the official midtrans-client (no database)
+ *   worker      tests/worker the worker's Midtrans gateway against the simulator (no database)
  * One embedded PostgreSQL cluster per run (global setup); every test file
  * gets its own database cloned from a migrated template.
  * With DATABASE_URL set, the cluster is that server instead (CI runs the
@@ -39,6 +40,7 @@ module.exports = {
     project("structure", "structure"),
     project("deploy", "deploy"),
     project("simulator", "simulator"),
+    project("worker", "worker"),
   ],
   testTimeout: 60_000,
   maxWorkers: 2,

@@ -8,6 +8,13 @@ import { projectRoot } from "./paths";
 import { StartupError } from "./startup-error";
 
 const port = z.coerce.number().int().min(1).max(65535);
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const attempts = (fallback: number) => int(1, 10, fallback);
+const timeoutMs = (fallback: number) => int(100, 120_000, fallback);
+
+/** The Midtrans operations the worker calls, each with its own attempt budget and per-attempt timeout. */
+export const MIDTRANS_OPERATIONS = ["create", "status", "cancel", "expire", "refund"] as const;
+export type MidtransOperation = (typeof MIDTRANS_OPERATIONS)[number];
 
 const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -24,6 +31,24 @@ const envSchema = z.object({
   CREDENTIALS_KEY: z.string().min(32, "CREDENTIALS_KEY must have at least 32 characters").optional(),
   WORKER_PASSWORD: z.string().min(8).optional(),
   MIDTRANS_SERVER_KEY: z.string().min(8, "MIDTRANS_SERVER_KEY looks too short").optional(),
+  MIDTRANS_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MIDTRANS_IS_PRODUCTION: z.enum(["true", "false"]).default("false"),
+  MIDTRANS_CREATE_ATTEMPTS: attempts(3),
+  MIDTRANS_CREATE_TIMEOUT_MS: timeoutMs(15_000),
+  MIDTRANS_STATUS_ATTEMPTS: attempts(2),
+  MIDTRANS_STATUS_TIMEOUT_MS: timeoutMs(10_000),
+  MIDTRANS_CANCEL_ATTEMPTS: attempts(2),
+  MIDTRANS_CANCEL_TIMEOUT_MS: timeoutMs(10_000),
+  MIDTRANS_EXPIRE_ATTEMPTS: attempts(2),
+  MIDTRANS_EXPIRE_TIMEOUT_MS: timeoutMs(10_000),
+  MIDTRANS_REFUND_ATTEMPTS: attempts(3),
+  MIDTRANS_REFUND_TIMEOUT_MS: timeoutMs(15_000),
+  MIDTRANS_RETRY_BASE_DELAY_MS: int(100, 5000, 1000),
+  MIDTRANS_RETRY_MAX_DELAY_MS: int(2000, 5000, 5000),
+  MIDTRANS_RETRY_JITTER: z.coerce.number().min(0).max(0.5).default(0.1),
+  MIDTRANS_BREAKER_FAILURES: int(1, 100, 5),
+  MIDTRANS_BREAKER_HALF_OPEN_AFTER_MS: int(100, 3_600_000, 60_000),
+  MIDTRANS_BREAKER_SUCCESSES_TO_CLOSE: int(1, 100, 2),
   JWT_LIFETIME_SECONDS: z.coerce
     .number()
     .int()
@@ -33,6 +58,30 @@ const envSchema = z.object({
   SEED_DEMO_DATA: z.enum(["true", "false"]).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
+
+/** How the worker reaches Midtrans and how hard it tries (worker/payments/midtrans-gateway.ts). */
+export type MidtransSettings = {
+  /** A Core API base URL other than the library's (e.g. the simulator's); undefined: sandbox or production. */
+  baseUrl: string | undefined;
+  isProduction: boolean;
+  /** Per operation: total calls (first one included) and the timeout of each call. */
+  operations: Record<MidtransOperation, { attempts: number; timeoutMs: number }>;
+  retry: {
+    /** The delay before the first retry; each next one doubles, up to maxDelayMs. */
+    baseDelayMs: number;
+    maxDelayMs: number;
+    /** Each delay is shifted randomly by up to this fraction (0.1: ±10 %). */
+    jitter: number;
+  };
+  breaker: {
+    /** Consecutive failed operations that open the circuit. */
+    failuresToOpen: number;
+    /** How long the circuit stays open before it lets a trial call through (half-open). */
+    halfOpenAfterMs: number;
+    /** Consecutive successful trial calls in half-open that close it again. */
+    successesToClose: number;
+  };
+};
 
 export type StackConfig = {
   /**
@@ -57,6 +106,7 @@ export type StackConfig = {
   jwtLifetimeSeconds: number;
   /** The Midtrans server key: HTTP Basic user for the Core API and the secret of notification signatures. */
   midtransServerKey: string | undefined;
+  midtrans: MidtransSettings;
   /** Demo content (posts, pages, FAQs, templates, plans) on seeding; the admin user is always ensured. */
   seedDemoData: boolean | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -89,6 +139,27 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     workerPassword: e.WORKER_PASSWORD,
     jwtLifetimeSeconds: e.JWT_LIFETIME_SECONDS,
     midtransServerKey: e.MIDTRANS_SERVER_KEY,
+    midtrans: {
+      baseUrl: e.MIDTRANS_BASE_URL?.replace(/\/+$/, ""),
+      isProduction: e.MIDTRANS_IS_PRODUCTION === "true",
+      operations: {
+        create: { attempts: e.MIDTRANS_CREATE_ATTEMPTS, timeoutMs: e.MIDTRANS_CREATE_TIMEOUT_MS },
+        status: { attempts: e.MIDTRANS_STATUS_ATTEMPTS, timeoutMs: e.MIDTRANS_STATUS_TIMEOUT_MS },
+        cancel: { attempts: e.MIDTRANS_CANCEL_ATTEMPTS, timeoutMs: e.MIDTRANS_CANCEL_TIMEOUT_MS },
+        expire: { attempts: e.MIDTRANS_EXPIRE_ATTEMPTS, timeoutMs: e.MIDTRANS_EXPIRE_TIMEOUT_MS },
+        refund: { attempts: e.MIDTRANS_REFUND_ATTEMPTS, timeoutMs: e.MIDTRANS_REFUND_TIMEOUT_MS },
+      },
+      retry: {
+        baseDelayMs: e.MIDTRANS_RETRY_BASE_DELAY_MS,
+        maxDelayMs: e.MIDTRANS_RETRY_MAX_DELAY_MS,
+        jitter: e.MIDTRANS_RETRY_JITTER,
+      },
+      breaker: {
+        failuresToOpen: e.MIDTRANS_BREAKER_FAILURES,
+        halfOpenAfterMs: e.MIDTRANS_BREAKER_HALF_OPEN_AFTER_MS,
+        successesToClose: e.MIDTRANS_BREAKER_SUCCESSES_TO_CLOSE,
+      },
+    },
     seedDemoData: e.SEED_DEMO_DATA === undefined ? undefined : e.SEED_DEMO_DATA === "true",
     logLevel: e.LOG_LEVEL,
   };

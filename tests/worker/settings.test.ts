@@ -1,0 +1,69 @@
+/**
+ * The MIDTRANS_* settings: the documented defaults, every number
+ * configurable, and a bad value named in the error.
+ */
+import { readConfig } from "../../config/settings";
+
+test("defaults: sandbox, the library's base URL, the documented budgets and breaker", () => {
+  expect(readConfig({}).midtrans).toEqual({
+    baseUrl: undefined,
+    isProduction: false,
+    operations: {
+      create: { attempts: 3, timeoutMs: 15_000 },
+      status: { attempts: 2, timeoutMs: 10_000 },
+      cancel: { attempts: 2, timeoutMs: 10_000 },
+      expire: { attempts: 2, timeoutMs: 10_000 },
+      refund: { attempts: 3, timeoutMs: 15_000 },
+    },
+    retry: { baseDelayMs: 1000, maxDelayMs: 5000, jitter: 0.1 },
+    breaker: { failuresToOpen: 5, halfOpenAfterMs: 60_000, successesToClose: 2 },
+  });
+});
+
+test("every number comes from its variable", () => {
+  const m = readConfig({
+    MIDTRANS_BASE_URL: "http://127.0.0.1:3900/",
+    MIDTRANS_IS_PRODUCTION: "true",
+    MIDTRANS_CREATE_ATTEMPTS: "4",
+    MIDTRANS_CREATE_TIMEOUT_MS: "1000",
+    MIDTRANS_STATUS_ATTEMPTS: "1",
+    MIDTRANS_STATUS_TIMEOUT_MS: "200",
+    MIDTRANS_CANCEL_ATTEMPTS: "3",
+    MIDTRANS_CANCEL_TIMEOUT_MS: "300",
+    MIDTRANS_EXPIRE_ATTEMPTS: "5",
+    MIDTRANS_EXPIRE_TIMEOUT_MS: "400",
+    MIDTRANS_REFUND_ATTEMPTS: "6",
+    MIDTRANS_REFUND_TIMEOUT_MS: "500",
+    MIDTRANS_RETRY_BASE_DELAY_MS: "100",
+    MIDTRANS_RETRY_MAX_DELAY_MS: "2000",
+    MIDTRANS_RETRY_JITTER: "0",
+    MIDTRANS_BREAKER_FAILURES: "3",
+    MIDTRANS_BREAKER_HALF_OPEN_AFTER_MS: "250",
+    MIDTRANS_BREAKER_SUCCESSES_TO_CLOSE: "4",
+  }).midtrans;
+  expect(m).toEqual({
+    baseUrl: "http://127.0.0.1:3900",
+    isProduction: true,
+    operations: {
+      create: { attempts: 4, timeoutMs: 1000 },
+      status: { attempts: 1, timeoutMs: 200 },
+      cancel: { attempts: 3, timeoutMs: 300 },
+      expire: { attempts: 5, timeoutMs: 400 },
+      refund: { attempts: 6, timeoutMs: 500 },
+    },
+    retry: { baseDelayMs: 100, maxDelayMs: 2000, jitter: 0 },
+    breaker: { failuresToOpen: 3, halfOpenAfterMs: 250, successesToClose: 4 },
+  });
+});
+
+test.each([
+  ["MIDTRANS_BASE_URL", "not a url"],
+  ["MIDTRANS_IS_PRODUCTION", "yes"],
+  ["MIDTRANS_CREATE_ATTEMPTS", "0"],
+  ["MIDTRANS_STATUS_TIMEOUT_MS", "1.5"],
+  ["MIDTRANS_RETRY_BASE_DELAY_MS", "50"],
+  ["MIDTRANS_RETRY_MAX_DELAY_MS", "6000"],
+  ["MIDTRANS_BREAKER_FAILURES", "0"],
+])("%s=%s is refused, naming the variable", (name, value) => {
+  expect(() => readConfig({ [name]: value })).toThrow(name);
+});
