@@ -5,6 +5,7 @@
  *   stack       tests/stack  `npm start` as a user runs it
  *   structure   tests/structure  the layout's import rules (no database)
  *   deploy      tests/deploy docker-compose.yml and the Dockerfile's image, without Docker
+ *   payments    tests/payments  the payment flow with every real part and the simulator
  *   simulator   tests/simulator  the Midtrans simulator with the official midtrans-client (no database)
  *   worker      tests/worker the worker's Midtrans gateway against the simulator (no database)
  * One embedded PostgreSQL cluster per run (global setup); every test file
@@ -39,6 +40,7 @@ module.exports = {
     project("stack", "stack"),
     project("structure", "structure"),
     project("deploy", "deploy"),
+    project("payments", "payments"),
     project("simulator", "simulator"),
     project("worker", "worker"),
   ],

@@ -25,9 +25,17 @@ import { startEmbeddedPostgres, type EmbeddedServer } from "../services/embedded
 import { stopLeftOver } from "../services/child-process";
 import { portIsFree } from "../services/ports";
 import { PostgrestError, startPostgrest, type PostgrestServer } from "../services/postgrest";
-import { startWorker, taskList } from "../worker/runner";
+import { readSimulatorSettings } from "../config/simulator-settings";
+import { startSimulator, type RunningSimulator } from "../simulator";
+import { createMidtransGateway } from "../worker/payments/midtrans-gateway";
+import { createTaskList, startWorker, type PaymentDependencies } from "../worker/runner";
 
-type Running = { postgres?: EmbeddedServer; postgrest?: PostgrestServer; worker?: Runner };
+type Running = {
+  postgres?: EmbeddedServer;
+  postgrest?: PostgrestServer;
+  simulator?: RunningSimulator;
+  worker?: Runner;
+};
 
 function log(message: string): void {
   process.stdout.write(`[jasaweb] ${message}\n`);
@@ -70,7 +78,22 @@ async function start(config: StackConfig, running: Running): Promise<void> {
     await ensureDatabase(superuserUrl, EMBEDDED_DATABASE);
   }
 
-  const prepared = await prepareDatabase(bootOptions(config, secrets, superuserUrl, true));
+  // Without a Midtrans server key, payments go to the local simulator, which
+  // notifies this stack's PostgREST like Midtrans would.
+  let midtrans = { serverKey: config.midtransServerKey, settings: config.midtrans };
+  if (!midtrans.serverKey) {
+    running.simulator = await startSimulator({
+      ...readSimulatorSettings(),
+      notificationUrl: `http://${config.apiHost}:${config.apiPort}/rpc/midtrans_notification`,
+    });
+    midtrans = {
+      serverKey: running.simulator.serverKey,
+      settings: { ...config.midtrans, baseUrl: running.simulator.url },
+    };
+  }
+  const prepared = await prepareDatabase(
+    bootOptions({ ...config, midtransServerKey: midtrans.serverKey }, secrets, superuserUrl, true),
+  );
   if (prepared.applied.length)
     log(`applied ${prepared.applied.length} migration(s), latest ${prepared.applied.at(-1)}`);
   if (prepared.seeded?.generatedAdminPassword) {
@@ -89,7 +112,10 @@ async function start(config: StackConfig, running: Running): Promise<void> {
     onLog: (line) => process.stderr.write(`[postgrest] ${line}`),
   });
 
-  const worker = await startWorker(prepared.connections.worker);
+  const payments: PaymentDependencies = {
+    gateway: createMidtransGateway({ serverKey: midtrans.serverKey!, settings: midtrans.settings }),
+  };
+  const worker = await startWorker(prepared.connections.worker, { payments });
   running.worker = worker;
   // A worker that fails stops its jobs, not the API: say why and keep serving.
   worker.promise.catch((error: unknown) => {
@@ -103,7 +129,17 @@ async function start(config: StackConfig, running: Running): Promise<void> {
   log(
     `database:          ${redactedUrl(superuserUrl)}${config.databaseUrl ? "" : `  (password in ${path.join(config.dataDir, "secrets.json")})`}`,
   );
-  log(`worker:            graphile-worker as app_worker, tasks: ${Object.keys(taskList).join(", ")}`);
+  log(`worker:            graphile-worker as app_worker, tasks: ${Object.keys(createTaskList(payments)).join(", ")}`);
+  if (running.simulator) {
+    log(
+      `Midtrans:          the local simulator ${running.simulator.url}/ (server key ${running.simulator.serverKey}; set MIDTRANS_SERVER_KEY for the real one)`,
+    );
+    log("pay a demo invoice: POST /rpc/create_project, POST /rpc/pay_invoice, then press Pay on the simulator's page");
+  } else {
+    log(
+      `Midtrans:          ${midtrans.settings.baseUrl ?? (midtrans.settings.isProduction ? "production" : "sandbox")}`,
+    );
+  }
   log("press Ctrl-C to stop");
 }
 
@@ -127,6 +163,8 @@ async function stop(running: Running): Promise<boolean> {
   running.worker = undefined;
   await attempt("PostgREST", running.postgrest?.stop);
   running.postgrest = undefined;
+  await attempt("the Midtrans simulator", running.simulator?.stop);
+  running.simulator = undefined;
   await attempt("PostgreSQL", running.postgres?.stop);
   running.postgres = undefined;
   return clean;

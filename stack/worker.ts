@@ -8,10 +8,10 @@
 import { readConfig } from "../config/settings";
 import { StartupError, describeStartupFailure } from "../config/startup-error";
 import { LOGIN_ROLES, roleUrl } from "../db/pg";
+import { createMidtransGateway } from "../worker/payments/midtrans-gateway";
 import { startWorker } from "../worker/runner";
 
-function workerConnectionString(): string {
-  const config = readConfig();
+function workerConnectionString(config: ReturnType<typeof readConfig>): string {
   if (config.workerDatabaseUrl) return config.workerDatabaseUrl;
   if (config.databaseUrl && config.workerPassword)
     return roleUrl(config.databaseUrl, LOGIN_ROLES.worker, config.workerPassword);
@@ -22,7 +22,13 @@ function workerConnectionString(): string {
 }
 
 async function main(): Promise<void> {
-  const runner = await startWorker(workerConnectionString());
+  const config = readConfig();
+  // The payment tasks run only with a Midtrans server key; without one their
+  // jobs wait for a worker that has it.
+  const payments = config.midtransServerKey
+    ? { gateway: createMidtransGateway({ serverKey: config.midtransServerKey, settings: config.midtrans }) }
+    : undefined;
+  const runner = await startWorker(workerConnectionString(config), { payments });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -38,7 +44,9 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
-  process.stdout.write("worker: running as app_worker\n");
+  process.stdout.write(
+    `worker: running as app_worker${payments ? "" : " (no MIDTRANS_SERVER_KEY: payment jobs wait)"}\n`,
+  );
   await runner.promise;
 }
 

@@ -5,25 +5,52 @@
  * graphile-worker's own schema is installed and migrated by the database
  * bootstrap (db/bootstrap.ts) on the owner's connection, so at start-up the
  * runner only finds it up to date.
+ *
+ * The payment tasks run only when a Midtrans gateway is given; without one
+ * their jobs wait in the queue (graphile-worker takes only the jobs of tasks
+ * it knows) until a worker that has one starts.
  */
-import { run, type Runner, type TaskList } from "graphile-worker";
+import { run, type Logger, type Runner, type TaskList } from "graphile-worker";
+import type { QrisCharger, StatusReader } from "./payments/ports";
+import { invoicesConfirmPayment } from "./tasks/invoices__confirm_payment";
+import { invoicesCreateQrisPayment } from "./tasks/invoices__create_qris_payment";
 import { partitionsMaintain } from "./tasks/partitions__maintain";
 
-export const taskList: TaskList = {
-  partitions__maintain: partitionsMaintain,
+export type PaymentDependencies = {
+  gateway: QrisCharger & StatusReader;
+  /** How long a QR code may be paid (Midtrans custom_expiry), in minutes; Midtrans' default, 15, when omitted. */
+  qrisExpiryMinutes?: number;
 };
+
+export function createTaskList(payments?: PaymentDependencies): TaskList {
+  return {
+    partitions__maintain: partitionsMaintain,
+    ...(payments
+      ? {
+          invoices__create_qris_payment: invoicesCreateQrisPayment(payments.gateway, {
+            expiryMinutes: payments.qrisExpiryMinutes ?? 15,
+          }),
+          invoices__confirm_payment: invoicesConfirmPayment(payments.gateway),
+        }
+      : {}),
+  };
+}
 
 /** Daily at 03:00, and once at start-up if the last run was missed (?fill). */
 export const crontab = "0 3 * * * partitions__maintain ?fill=2d&max=1\n";
 
-export async function startWorker(connectionString: string, options: { concurrency?: number } = {}): Promise<Runner> {
+export async function startWorker(
+  connectionString: string,
+  options: { concurrency?: number; payments?: PaymentDependencies; pollInterval?: number; logger?: Logger } = {},
+): Promise<Runner> {
   return run({
     connectionString,
     concurrency: options.concurrency ?? 4,
     // The process that embeds the runner owns signal handling.
     noHandleSignals: true,
-    pollInterval: 2_000,
-    taskList,
+    pollInterval: options.pollInterval ?? 2_000,
+    taskList: createTaskList(options.payments),
     crontab,
+    ...(options.logger ? { logger: options.logger } : {}),
   });
 }

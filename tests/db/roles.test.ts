@@ -13,7 +13,7 @@ import { applyBootSettings } from "../../db/boot-settings";
 import { OWNED_SCHEMAS, bootstrap } from "../../db/bootstrap";
 import { committedMigrations, migrate, rollback } from "../../db/migrations";
 import { withClient } from "../../db/pg";
-import { taskList } from "../../worker/runner";
+import { createTaskList } from "../../worker/runner";
 import { TEST_PASSWORDS } from "../setup/cluster";
 import { createEmptyDatabase, createMigratedDatabase, type TestDatabase } from "../helpers/database";
 import { asRole, sqlErrorOf } from "../helpers/roles";
@@ -93,7 +93,11 @@ describe("roles on a database prepared like npm start's", () => {
     await withClient(db.connections.owner, (owner) =>
       owner.query("select graphile_worker.add_job('partitions__maintain', job_key => 'roles-test')"),
     );
-    await runOnce({ connectionString: db.connections.worker, taskList, logger: new Logger(() => () => undefined) });
+    await runOnce({
+      connectionString: db.connections.worker,
+      taskList: createTaskList(),
+      logger: new Logger(() => () => undefined),
+    });
     expect(await db.query("select count(*)::int as n from graphile_worker.jobs")).toEqual([{ n: 0 }]);
     const next = await db.query<{ n: number }>(
       `select count(*)::int as n from pg_class where relnamespace = 'app_private'::regnamespace

@@ -30,7 +30,9 @@ function withoutStackSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     "CREDENTIALS_KEY",
     "JWT_SECRET",
   ];
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !settings.includes(k) && !k.startsWith("PGRST_")));
+  return Object.fromEntries(
+    Object.entries(env).filter(([k]) => !settings.includes(k) && !/^(PGRST|MIDTRANS|SIMULATOR)_/.test(k)),
+  );
 }
 
 function startStack(env: Record<string, string>): Started {
@@ -88,6 +90,7 @@ describe("npm start", () => {
       JASAWEB_DATA_DIR: dataDir,
       PG_PORT: String(await freePort()),
       API_PORT: String(await freePort()),
+      SIMULATOR_PORT: String(await freePort()),
     };
   });
 
@@ -204,6 +207,54 @@ describe("npm start", () => {
     expect(await next.exit).toBe(0);
     expect(postgresAlive(dataDir)).toBe(false);
   }, 180_000);
+
+  test("without MIDTRANS_SERVER_KEY it runs the Midtrans simulator, and a demo invoice can be paid end to end", async () => {
+    const stack = startStack(env);
+    running.push(stack);
+    await waitFor(stack, /press Ctrl-C to stop/);
+    const simulatorUrl = /Midtrans: +the local simulator (http:\/\/\S+?)\/ /.exec(stack.output())?.[1];
+    expect(simulatorUrl).toBe(`http://127.0.0.1:${env.SIMULATOR_PORT}`);
+    const api = `http://127.0.0.1:${env.API_PORT}`;
+    const post = async (path: string, body: unknown, token?: string) => {
+      const response = await fetch(`${api}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+      return (await response.json()) as Record<string, unknown>;
+    };
+    const session = await post("/rpc/register", {
+      email: "pembeli@example.id",
+      password: "password-123",
+      name: "Pembeli",
+    });
+    const token = session.token as string;
+    const ordered = await post("/rpc/create_project", { name: "Website Demo", type: "company" }, token);
+    const invoiceId = (ordered.invoice as { id: string }).id;
+    const paying = await post("/rpc/pay_invoice", { invoice_id: invoiceId }, token);
+    const orderId = paying.midtrans_order_id as string;
+    const invoice = async () =>
+      (
+        (await (
+          await fetch(`${api}/invoices?id=eq.${invoiceId}&select=status,qris_url`, {
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).json()) as {
+          status: string;
+          qris_url: string | null;
+        }[]
+      )[0]!;
+    const poll = async (done: (i: { status: string; qris_url: string | null }) => boolean) => {
+      for (let i = 0; i < 150 && !done(await invoice()); i++) await new Promise((r) => setTimeout(r, 200));
+      return invoice();
+    };
+    expect((await poll((i) => i.qris_url !== null)).qris_url).toContain(simulatorUrl);
+    // The payer presses Pay on the simulator's page (a form POST).
+    expect((await fetch(`${simulatorUrl}/simulate/pay/${orderId}`, { method: "POST" })).status).toBeLessThan(400);
+    expect((await poll((i) => i.status === "paid")).status).toBe("paid");
+    stack.child.kill("SIGTERM");
+    expect(await stack.exit).toBe(0);
+  }, 120_000);
 
   test("a bad setting is named, not thrown as a stack trace", async () => {
     const bad = startStack({ ...env, JWT_SECRET: "short" });

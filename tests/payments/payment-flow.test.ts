@@ -1,0 +1,129 @@
+/**
+ * The whole payment path with every real part: PostgreSQL, PostgREST, the
+ * graphile-worker runner logged in as app_worker with its Midtrans gateway,
+ * and the Midtrans simulator (which signs and delivers notifications to
+ * PostgREST like Midtrans). register → create_project → pay_invoice → the
+ * worker charges → QR stored → the payer pays → signed notification → the
+ * worker confirms with the status API → invoice paid, project in_progress,
+ * audit rows and notifications.
+ */
+import type { Runner } from "graphile-worker";
+import { Logger } from "@graphile/logger";
+import { startApi, type TestApi } from "../helpers/api";
+import { registerClient, type SignedIn } from "../helpers/auth";
+import { createSeededDatabase, type TestDatabase } from "../helpers/database";
+import { simulate, startTestSimulator, transactionsOf } from "../helpers/simulator";
+import { TEST_MIDTRANS_SERVER_KEY } from "../setup/cluster";
+import { readConfig } from "../../config/settings";
+import { startWorker } from "../../worker/runner";
+import { createMidtransGateway } from "../../worker/payments/midtrans-gateway";
+import type { RunningSimulator } from "../../simulator";
+
+let db: TestDatabase;
+let api: TestApi;
+let simulator: RunningSimulator;
+let worker: Runner;
+let client: SignedIn;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  db = await createSeededDatabase();
+  api = await startApi(db);
+  simulator = await startTestSimulator({
+    serverKey: TEST_MIDTRANS_SERVER_KEY,
+    notificationUrl: `${api.url}/rpc/midtrans_notification`,
+  });
+  worker = await startWorker(db.connections.worker, {
+    pollInterval: 200,
+    payments: {
+      // The gateway as the worker configures it, with the simulator as Midtrans.
+      gateway: createMidtransGateway({
+        serverKey: TEST_MIDTRANS_SERVER_KEY,
+        settings: readConfig({ MIDTRANS_BASE_URL: simulator.url }).midtrans,
+      }),
+      qrisExpiryMinutes: 15,
+    },
+    logger: new Logger(() => () => undefined),
+  });
+  client = await registerClient(api);
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await simulator?.stop();
+  await api?.stop();
+  await db?.drop();
+});
+
+test("a client orders, pays by QRIS, and sees the project start", async () => {
+  const ordered = await api.request("/rpc/create_project", {
+    method: "POST",
+    body: JSON.stringify({ name: "Website SMA Negeri 3", type: "sekolah" }),
+    token: client.token,
+  });
+  const invoiceId = (ordered.body as { invoice: { id: string } }).invoice.id;
+  const projectId = (ordered.body as { project: { id: string } }).project.id;
+
+  const paying = await api.request("/rpc/pay_invoice", {
+    method: "POST",
+    body: JSON.stringify({ invoice_id: invoiceId }),
+    token: client.token,
+  });
+  expect(paying.status).toBe(200);
+  const orderId = (paying.body as { midtrans_order_id: string }).midtrans_order_id;
+
+  // The worker charges Midtrans; the client's invoice shows the QR.
+  const withQr = await until("the QR on the invoice", async () => {
+    const { body } = await api.request(`/invoices?id=eq.${invoiceId}&select=status,qris_url,qris_expires_at`, {
+      token: client.token,
+    });
+    const row = (body as { status: string; qris_url: string | null; qris_expires_at: string | null }[])[0];
+    return row?.qris_url ? row : undefined;
+  });
+  expect(withQr).toEqual({
+    status: "pending",
+    qris_url: expect.stringContaining(simulator.url),
+    qris_expires_at: expect.any(String),
+  });
+  const qr = await fetch(withQr.qris_url!);
+  expect([qr.status, qr.headers.get("content-type")]).toEqual([200, "image/png"]);
+  expect((await transactionsOf(simulator)).filter((t) => t.order_id === orderId)).toHaveLength(1);
+
+  // The payer scans and pays; Midtrans notifies; the worker confirms.
+  expect((await simulate(simulator, "POST", `/simulate/pay/${orderId}`)).status).toBe(200);
+  await until("the paid invoice", async () => {
+    const rows = await db.query<{ status: string }>("select status from api.invoices where id = $1", [invoiceId]);
+    return rows[0]?.status === "paid" ? true : undefined;
+  });
+  expect(await db.query("select status from api.projects where id = $1", [projectId])).toEqual([
+    { status: "in_progress" },
+  ]);
+  expect(
+    await db.query(
+      "select action from api.audit_logs where resource = 'invoices' and resource_id = $1 and action::text like 'PAYMENT%' order by timestamp",
+      [invoiceId],
+    ),
+  ).toEqual([{ action: "PAYMENT_INIT" }, { action: "PAYMENT_SUCCESS" }]);
+  const notifications = await api.request("/real_time_notifications?select=title&order=created_at", {
+    token: client.token,
+  });
+  expect(notifications.body).toEqual(
+    expect.arrayContaining([{ title: "QRIS siap dibayar" }, { title: "Pembayaran diterima" }]),
+  );
+  // Every notification the simulator sent was accepted with a valid signature.
+  expect(
+    await db.query(
+      "select bool_and(signature_valid) as valid, count(*) > 0 as some from api.payment_notifications where order_id = $1",
+      [orderId],
+    ),
+  ).toEqual([{ valid: true, some: true }]);
+});
