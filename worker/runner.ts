@@ -14,6 +14,7 @@ import { run, type Logger, type Runner, type TaskList } from "graphile-worker";
 import type { QrisCharger, StatusReader } from "./payments/ports";
 import { invoicesConfirmPayment } from "./tasks/invoices__confirm_payment";
 import { invoicesCreateQrisPayment } from "./tasks/invoices__create_qris_payment";
+import { invoicesReconcile } from "./tasks/invoices__reconcile";
 import { partitionsMaintain } from "./tasks/partitions__maintain";
 
 export type PaymentDependencies = {
@@ -31,13 +32,19 @@ export function createTaskList(payments?: PaymentDependencies): TaskList {
             expiryMinutes: payments.qrisExpiryMinutes ?? 15,
           }),
           invoices__confirm_payment: invoicesConfirmPayment(payments.gateway),
+          invoices__reconcile: invoicesReconcile,
         }
       : {}),
   };
 }
 
-/** Daily at 03:00, and once at start-up if the last run was missed (?fill). */
-export const crontab = "0 3 * * * partitions__maintain ?fill=2d&max=1\n";
+/**
+ * partitions__maintain daily at 03:00, and once at start-up if the last run
+ * was missed (?fill); with payments, invoices__reconcile every minute.
+ */
+export function createCrontab(payments?: PaymentDependencies): string {
+  return "0 3 * * * partitions__maintain ?fill=2d&max=1\n" + (payments ? "* * * * * invoices__reconcile\n" : "");
+}
 
 export async function startWorker(
   connectionString: string,
@@ -50,7 +57,7 @@ export async function startWorker(
     noHandleSignals: true,
     pollInterval: options.pollInterval ?? 2_000,
     taskList: createTaskList(options.payments),
-    crontab,
+    crontab: createCrontab(options.payments),
     ...(options.logger ? { logger: options.logger } : {}),
   });
 }

@@ -197,3 +197,47 @@ describe("apply_payment_status", () => {
     }
   });
 });
+
+describe("queue_payment_reconciliation", () => {
+  const reconcile = () =>
+    asWorker(
+      async (w) => (await w.query<{ n: number }>("select app_hidden.queue_payment_reconciliation() as n")).rows[0]!.n,
+    );
+  const jobKeys = async () =>
+    (
+      await db.query<{ key: string }>(
+        "select key from graphile_worker._private_jobs where key like 'invoices__%' order by key",
+      )
+    ).map((r) => r.key);
+
+  test("queues a charge that was never recorded after a minute, and a confirmation after five quiet minutes; nothing sooner, nothing for settled invoices", async () => {
+    await db.query("delete from graphile_worker._private_jobs where key like 'invoices__%'");
+    // Everything of the tests above is recent or no longer pending.
+    expect(await reconcile()).toBe(0);
+    const uncharged = await order();
+    const a = await pay(uncharged.invoiceId);
+    const charged = await order();
+    const b = await pay(charged.invoiceId);
+    await record(b.attemptId, "99999999-2222-4333-8444-555555555555");
+    await db.query("delete from graphile_worker._private_jobs where key like 'invoices__%'");
+    expect(await reconcile()).toBe(0);
+    await db.query("update api.payment_attempts set created_at = now() - interval '2 minutes' where id = $1", [
+      a.attemptId,
+    ]);
+    // As if nothing had happened for 6 minutes (past the updated_at trigger, which would stamp now).
+    await db.query(
+      `do $$ begin
+         perform set_config('session_replication_role', 'replica', true);
+         update api.payment_attempts set updated_at = now() - interval '6 minutes' where id = '${b.attemptId}';
+       end $$`,
+    );
+    expect(await reconcile()).toBe(2);
+    expect(await jobKeys()).toEqual(
+      [`invoices__confirm_payment:${b.orderId}`, `invoices__create_qris_payment:${a.orderId}`].sort(),
+    );
+    // Once paid, an invoice is left alone.
+    await apply(b.orderId, "settlement");
+    await db.query("delete from graphile_worker._private_jobs where key like 'invoices__%'");
+    expect(await reconcile()).toBe(1);
+  });
+});

@@ -16,6 +16,7 @@ import { simulate, startTestSimulator, transactionsOf } from "../helpers/simulat
 import { TEST_MIDTRANS_SERVER_KEY } from "../setup/cluster";
 import { readConfig } from "../../config/settings";
 import { startWorker } from "../../worker/runner";
+import { withClient } from "../../db/pg";
 import { createMidtransGateway } from "../../worker/payments/midtrans-gateway";
 import type { RunningSimulator } from "../../simulator";
 
@@ -35,6 +36,19 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/** The worker as stack/worker.ts configures it, with the simulator as Midtrans. */
+const workerOptions = () => ({
+  pollInterval: 200,
+  payments: {
+    gateway: createMidtransGateway({
+      serverKey: TEST_MIDTRANS_SERVER_KEY,
+      settings: readConfig({ MIDTRANS_BASE_URL: simulator.url }).midtrans,
+    }),
+    qrisExpiryMinutes: 15,
+  },
+  logger: new Logger(() => () => undefined),
+});
+
 beforeAll(async () => {
   db = await createSeededDatabase();
   api = await startApi(db);
@@ -42,18 +56,7 @@ beforeAll(async () => {
     serverKey: TEST_MIDTRANS_SERVER_KEY,
     notificationUrl: `${api.url}/rpc/midtrans_notification`,
   });
-  worker = await startWorker(db.connections.worker, {
-    pollInterval: 200,
-    payments: {
-      // The gateway as the worker configures it, with the simulator as Midtrans.
-      gateway: createMidtransGateway({
-        serverKey: TEST_MIDTRANS_SERVER_KEY,
-        settings: readConfig({ MIDTRANS_BASE_URL: simulator.url }).midtrans,
-      }),
-      qrisExpiryMinutes: 15,
-    },
-    logger: new Logger(() => () => undefined),
-  });
+  worker = await startWorker(db.connections.worker, workerOptions());
   client = await registerClient(api);
 });
 
@@ -126,4 +129,76 @@ test("a client orders, pays by QRIS, and sees the project start", async () => {
       [orderId],
     ),
   ).toEqual([{ valid: true, some: true }]);
+});
+
+/** A pending invoice of a new order, charged by the worker: its ids. */
+async function orderAndPay(): Promise<{ invoiceId: string; orderId: string }> {
+  const ordered = await api.request("/rpc/create_project", {
+    method: "POST",
+    body: JSON.stringify({ name: "Portal Berita Desa", type: "berita" }),
+    token: client.token,
+  });
+  const invoiceId = (ordered.body as { invoice: { id: string } }).invoice.id;
+  const paying = await api.request("/rpc/pay_invoice", {
+    method: "POST",
+    body: JSON.stringify({ invoice_id: invoiceId }),
+    token: client.token,
+  });
+  return { invoiceId, orderId: (paying.body as { midtrans_order_id: string }).midtrans_order_id };
+}
+
+const invoiceStatus = async (id: string) =>
+  (
+    await db.query<{ status: string; qris_url: string | null }>(
+      "select status, qris_url from api.invoices where id = $1",
+      [id],
+    )
+  )[0]!;
+
+/** What the every-minute schedule does once the waiting time has passed. */
+const reconcileNow = () =>
+  withClient(db.connections.worker, (w) =>
+    w.query("select app_hidden.queue_payment_reconciliation(interval '0', interval '0')"),
+  );
+
+test("a lost notification is recovered by reconciliation: the status API says settled, the invoice is paid", async () => {
+  const { invoiceId, orderId } = await orderAndPay();
+  await until("the QR", async () => ((await invoiceStatus(invoiceId)).qris_url ? true : undefined));
+  // Every notification of the payment is lost on the way.
+  expect((await simulate(simulator, "POST", "/simulate/faults", { notifications: { dropNext: 10 } })).status).toBe(200);
+  try {
+    expect((await simulate(simulator, "POST", `/simulate/pay/${orderId}`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await invoiceStatus(invoiceId)).status).toBe("pending");
+    await reconcileNow();
+    await until("the paid invoice", async () =>
+      (await invoiceStatus(invoiceId)).status === "paid" ? true : undefined,
+    );
+    // No settlement notification ever arrived: the status API told.
+    expect(
+      await db.query(
+        "select count(*)::int as n from api.payment_notifications where order_id = $1 and transaction_status = 'settlement'",
+        [orderId],
+      ),
+    ).toEqual([{ n: 0 }]);
+  } finally {
+    await simulate(simulator, "DELETE", "/simulate/faults");
+  }
+});
+
+test("a charge job held by a dead worker is charged again by reconciliation, once", async () => {
+  // The worker that took the job was killed: the job stays locked for hours.
+  await worker.stop();
+  const { invoiceId, orderId } = await orderAndPay();
+  await db.query(
+    `update graphile_worker._private_jobs set locked_at = now(), locked_by = 'worker-killed-with-sigkill'
+      where key = $1`,
+    [`invoices__create_qris_payment:${orderId}`],
+  );
+  worker = await startWorker(db.connections.worker, workerOptions());
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect((await invoiceStatus(invoiceId)).qris_url).toBeNull();
+  await reconcileNow();
+  await until("the QR", async () => ((await invoiceStatus(invoiceId)).qris_url ? true : undefined));
+  expect((await transactionsOf(simulator)).filter((t) => t.order_id === orderId)).toHaveLength(1);
 });

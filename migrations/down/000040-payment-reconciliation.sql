@@ -1,0 +1,1 @@
+drop function app_hidden.queue_payment_reconciliation(interval, interval);
