@@ -224,7 +224,6 @@ async function adoptOwnership(client: ClientBase): Promise<void> {
 /** graphile-worker's schema on the owner's connection, and the worker's grants. */
 async function ensureWorkerSchema(client: ClientBase, ownerUrl: string): Promise<void> {
   await runWorkerMigrations({ connectionString: ownerUrl, logger: new Logger(() => () => undefined) });
-  await adoptOwnership(client);
   await client.query(`
     grant usage on schema graphile_worker to ${LOGIN_ROLES.worker};
     grant select, insert, update, delete on all tables in schema graphile_worker to ${LOGIN_ROLES.worker};
