@@ -10,12 +10,24 @@
  * their jobs wait in the queue (graphile-worker takes only the jobs of tasks
  * it knows) until a worker that has one starts.
  */
-import { run, type Logger, type Runner, type TaskList } from "graphile-worker";
+import { EventEmitter } from "node:events";
+import {
+  Logger as WorkerLogger,
+  consoleLogFactory,
+  run,
+  type Logger,
+  type Runner,
+  type TaskList,
+  type WorkerEvents,
+  type WorkerPool,
+} from "graphile-worker";
+import { Pool } from "pg";
 import type { QrisCharger, StatusReader } from "./payments/ports";
 import { invoicesConfirmPayment } from "./tasks/invoices__confirm_payment";
 import { invoicesCreateQrisPayment } from "./tasks/invoices__create_qris_payment";
 import { invoicesReconcile } from "./tasks/invoices__reconcile";
 import { partitionsMaintain } from "./tasks/partitions__maintain";
+import { createWorkerShutdown, type ShutdownOutcome } from "./shutdown";
 
 export type PaymentDependencies = {
   gateway: QrisCharger & StatusReader;
@@ -46,18 +58,74 @@ export function createCrontab(payments?: PaymentDependencies): string {
   return "0 3 * * * partitions__maintain ?fill=2d&max=1\n" + (payments ? "* * * * * invoices__reconcile\n" : "");
 }
 
+/** The runner, whose stop() also closes its connections, and a bounded stop. */
+export type WorkerRunner = Runner & {
+  /**
+   * Stops taking jobs and lets running ones finish for at most `timeoutMs`;
+   * then releases the rest to other workers (worker/shutdown.ts). Closes the
+   * connections. Once; later calls return the same outcome.
+   */
+  stopWithin(timeoutMs: number): Promise<ShutdownOutcome>;
+  /** Releases running jobs now (a second signal), stopping if not yet stopping. */
+  forceStop(): Promise<ShutdownOutcome>;
+};
+
+/** Unbounded, like graphile-worker's own stop(): jobs run to their end. */
+const UNBOUNDED_MS = 2 ** 31 - 1;
+
 export async function startWorker(
   connectionString: string,
   options: { concurrency?: number; payments?: PaymentDependencies; pollInterval?: number; logger?: Logger } = {},
-): Promise<Runner> {
-  return run({
-    connectionString,
-    concurrency: options.concurrency ?? 4,
-    // The process that embeds the runner owns signal handling.
-    noHandleSignals: true,
-    pollInterval: options.pollInterval ?? 2_000,
-    taskList: createTaskList(options.payments),
-    crontab: createCrontab(options.payments),
-    ...(options.logger ? { logger: options.logger } : {}),
+): Promise<WorkerRunner> {
+  const logger = options.logger ?? new WorkerLogger(consoleLogFactory);
+  const concurrency = options.concurrency ?? 4;
+  // Our own pool (graphile-worker then leaves closing it to us): a forced
+  // stop does not close the pool graphile-worker would have made.
+  const pgPool = new Pool({ connectionString, max: Math.max(10, concurrency + 2) });
+  // pg drops a broken client by itself; these handlers keep a server restart
+  // from crashing the process (graphile-worker's own handlers, as it installs them).
+  pgPool.on("error", (error) => logger.error(`PostgreSQL idle client generated error: ${error.message}`, { error }));
+  pgPool.on("connect", (client) => {
+    client.on("error", (error) =>
+      logger.error(`PostgreSQL active client generated error: ${error.message}`, { error }),
+    );
   });
+  const events = new EventEmitter() as WorkerEvents;
+  let workerPool: WorkerPool | undefined;
+  events.on("pool:create", ({ workerPool: created }) => {
+    workerPool = created;
+  });
+  let runner: Runner;
+  try {
+    runner = await run({
+      pgPool,
+      events,
+      concurrency,
+      // The process that embeds the runner owns signal handling.
+      noHandleSignals: true,
+      pollInterval: options.pollInterval ?? 2_000,
+      taskList: createTaskList(options.payments),
+      crontab: createCrontab(options.payments),
+      logger,
+      // Completions and failures go through graphile-worker's batchers (no
+      // delay), which its shutdown flushes before it ends: without them a job
+      // finishing during a graceful stop could be completed after the
+      // connections close, and stay locked. They also retry through a
+      // database restart.
+      preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+    });
+  } catch (error) {
+    await pgPool.end().catch(() => undefined);
+    throw error;
+  }
+  const shutdown = createWorkerShutdown({ runner, workerPool: () => workerPool, pgPool });
+  return {
+    ...runner,
+    stop: async () => {
+      const outcome = await shutdown.stop(UNBOUNDED_MS);
+      if (outcome.errors.length) throw new Error(outcome.errors.join("; "));
+    },
+    stopWithin: (timeoutMs) => shutdown.stop(timeoutMs),
+    forceStop: () => shutdown.force(),
+  };
 }

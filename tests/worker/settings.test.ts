@@ -67,3 +67,10 @@ test.each([
 ])("%s=%s is refused, naming the variable", (name, value) => {
   expect(() => readConfig({ [name]: value })).toThrow(name);
 });
+
+test("WORKER_SHUTDOWN_TIMEOUT_MS: 20 s by default, from the variable, refused out of 100 ms – 10 min", () => {
+  expect(readConfig({}).workerShutdownTimeoutMs).toBe(20_000);
+  expect(readConfig({ WORKER_SHUTDOWN_TIMEOUT_MS: "2500" }).workerShutdownTimeoutMs).toBe(2_500);
+  for (const bad of ["50", "600001", "1.5", "soon"])
+    expect(() => readConfig({ WORKER_SHUTDOWN_TIMEOUT_MS: bad })).toThrow("WORKER_SHUTDOWN_TIMEOUT_MS");
+});
