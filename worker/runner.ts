@@ -11,14 +11,15 @@
  * it knows) until a worker that has one starts.
  */
 import { run, type Logger, type Runner, type TaskList } from "graphile-worker";
-import type { QrisCharger, StatusReader } from "./payments/ports";
+import type { Canceller, Expirer, QrisCharger, Refunder, StatusReader } from "./payments/ports";
 import { invoicesConfirmPayment } from "./tasks/invoices__confirm_payment";
 import { invoicesCreateQrisPayment } from "./tasks/invoices__create_qris_payment";
 import { invoicesReconcile } from "./tasks/invoices__reconcile";
+import { invoicesRefundPayment } from "./tasks/invoices__refund_payment";
 import { partitionsMaintain } from "./tasks/partitions__maintain";
 
 export type PaymentDependencies = {
-  gateway: QrisCharger & StatusReader;
+  gateway: QrisCharger & StatusReader & Refunder & Canceller & Expirer;
   /** How long a QR code may be paid (Midtrans custom_expiry), in minutes; Midtrans' default, 15, when omitted. */
   qrisExpiryMinutes?: number;
 };
@@ -33,6 +34,7 @@ export function createTaskList(payments?: PaymentDependencies): TaskList {
           }),
           invoices__confirm_payment: invoicesConfirmPayment(payments.gateway),
           invoices__reconcile: invoicesReconcile,
+          invoices__refund_payment: invoicesRefundPayment(payments.gateway),
         }
       : {}),
   };

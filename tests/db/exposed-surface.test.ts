@@ -29,6 +29,7 @@ const functions: Record<string, string[]> = {
   "pay_invoice(uuid)": signedIn,
   "me()": signedIn,
   "project_credentials(uuid)": signedIn,
+  "refund_invoice(uuid,text,numeric)": signedIn,
   "register(text,text,text,text)": everyone,
   "search_content(text,text,integer,integer)": everyone,
   "set_project_credentials(uuid,json)": signedIn,
@@ -36,7 +37,7 @@ const functions: Record<string, string[]> = {
   "set_user_role(uuid,text)": signedIn,
 };
 
-test("the api schema holds exactly the 14 blueprint tables, the payment attempts and notifications, and no view", async () => {
+test("the api schema holds exactly the 14 blueprint tables, the payment attempts, notifications and refunds, and no view", async () => {
   const rows = await db.query<{ name: string; kind: string }>(
     `select relname as name, relkind::text as kind from pg_class
       where relnamespace = 'api'::regnamespace and relkind in ('r', 'p', 'v', 'm', 'f') order by 1`,
@@ -53,6 +54,7 @@ test("the api schema holds exactly the 14 blueprint tables, the payment attempts
       "pricing_plans",
       "projects",
       "real_time_notifications",
+      "refunds",
       "templates",
       "users",
       "websocket_connections",
