@@ -12,8 +12,10 @@
  */
 import { run, type Logger, type Runner, type TaskList } from "graphile-worker";
 import type { Canceller, Expirer, QrisCharger, Refunder, StatusReader } from "./payments/ports";
+import { invoicesCancelPayment } from "./tasks/invoices__cancel_payment";
 import { invoicesConfirmPayment } from "./tasks/invoices__confirm_payment";
 import { invoicesCreateQrisPayment } from "./tasks/invoices__create_qris_payment";
+import { invoicesExpireStale } from "./tasks/invoices__expire_stale";
 import { invoicesReconcile } from "./tasks/invoices__reconcile";
 import { invoicesRefundPayment } from "./tasks/invoices__refund_payment";
 import { partitionsMaintain } from "./tasks/partitions__maintain";
@@ -35,6 +37,8 @@ export function createTaskList(payments?: PaymentDependencies): TaskList {
           invoices__confirm_payment: invoicesConfirmPayment(payments.gateway),
           invoices__reconcile: invoicesReconcile,
           invoices__refund_payment: invoicesRefundPayment(payments.gateway),
+          invoices__cancel_payment: invoicesCancelPayment(payments.gateway),
+          invoices__expire_stale: invoicesExpireStale(payments.gateway, { batchSize: 20 }),
         }
       : {}),
   };
@@ -42,10 +46,14 @@ export function createTaskList(payments?: PaymentDependencies): TaskList {
 
 /**
  * partitions__maintain daily at 03:00, and once at start-up if the last run
- * was missed (?fill); with payments, invoices__reconcile every minute.
+ * was missed (?fill); with payments, invoices__reconcile and
+ * invoices__expire_stale every minute.
  */
 export function createCrontab(payments?: PaymentDependencies): string {
-  return "0 3 * * * partitions__maintain ?fill=2d&max=1\n" + (payments ? "* * * * * invoices__reconcile\n" : "");
+  return (
+    "0 3 * * * partitions__maintain ?fill=2d&max=1\n" +
+    (payments ? "* * * * * invoices__reconcile\n* * * * * invoices__expire_stale\n" : "")
+  );
 }
 
 export async function startWorker(

@@ -19,6 +19,7 @@ const signedIn = ["app_admin", "app_client"];
 const functions: Record<string, string[]> = {
   "admin_dashboard()": signedIn,
   "bi_revenue(date,date,text)": signedIn,
+  "cancel_invoice(uuid)": signedIn,
   "cancel_project(uuid)": signedIn,
   "create_project(text,text)": signedIn,
   "health()": everyone,
