@@ -1,5 +1,5 @@
 --! Previous: sha1:f25b1eb465fc389af5ccd5546e7ad4b420867fd3
---! Hash: sha1:35d55e594377ad4fc80d8d506551f336e9177a55
+--! Hash: sha1:f11727c69adcf53c341b738921f4168c6eebbf53
 --! Message: cancel invoice
 
 -- Cancelling an invoice. Without a live Midtrans charge (unpaid, failed,
@@ -19,10 +19,13 @@ begin atomic
            format('Invoice untuk %s dibatalkan; tidak ada yang perlu dibayar.', p.name),
            jsonb_build_object('invoice_id', i.id, 'project_id', p.id, 'status', 'cancelled'), 'medium'::api.notification_priority
       from api.invoices i join api.projects p on p.id = i.project_id
-     where i.id = notify_invoice_cancelled.invoice_id;
+     where i.id = notify_invoice_cancelled.invoice_id
+       and not exists (
+         select 1 from api.real_time_notifications n
+          where n.user_id = p.user_id and n.title = 'Invoice dibatalkan' and n.payload ->> 'invoice_id' = i.id::text);
 end;
 comment on function app_private.notify_invoice_cancelled(uuid) is
-  E'Tells an invoice''s owner that it was cancelled (one real_time_notifications row). Used by api.cancel_invoice and app_hidden.finish_invoice_cancel.';
+  E'Tells an invoice''s owner, once, that it was cancelled (one real_time_notifications row; none if the owner was told already). Used by api.cancel_invoice and app_hidden.finish_invoice_cancel.';
 
 insert into app_private.rate_limits (action, max_count, window_seconds) values ('cancel_invoice', 60, 3600);
 
@@ -84,16 +87,17 @@ create function app_hidden.finish_invoice_cancel(
 as $$
 declare
   inv api.invoices;
-  applied text;
 begin
   select i.* into inv from api.invoices i where i.id = finish_invoice_cancel.invoice_id for update;
   if not found then
     return 'unknown_invoice';
   end if;
   if transaction_status is not null then
-    applied := app_hidden.apply_payment_status(order_id, transaction_status, fraud_status, settled_at);
+    perform app_hidden.apply_payment_status(order_id, transaction_status, fraud_status, settled_at);
     select i.* into inv from api.invoices i where i.id = inv.id;
-    if applied = 'cancelled' then
+    -- Cancelled by this answer, or already by the confirmation of Midtrans'
+    -- cancel notification, which may have run first.
+    if inv.status = 'cancelled' then
       perform app_private.notify_invoice_cancelled(inv.id);
       return 'cancelled';
     end if;
