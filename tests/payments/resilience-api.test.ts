@@ -21,7 +21,7 @@ import { TEST_MIDTRANS_SERVER_KEY } from "../setup/cluster";
 import { readConfig } from "../../config/settings";
 import { createMidtransGateway, type MidtransGateway } from "../../worker/payments/midtrans-gateway";
 import { workerInstance } from "../../worker/resilience/instance";
-import { createResilienceMonitor } from "../../worker/resilience/monitor";
+import { createResilienceMonitor, type ResilienceMonitor } from "../../worker/resilience/monitor";
 import { startWorker } from "../../worker/runner";
 import type { RunningSimulator } from "../../simulator";
 
@@ -59,12 +59,8 @@ const gateways: Record<"a" | "b", MidtransGateway> = {} as Record<"a" | "b", Mid
 
 const silent = new Logger(() => () => undefined);
 
-/** A worker instance as stack/worker.ts builds one, with the simulator as Midtrans and short settings. */
-async function startInstance(
-  id: string,
-  halfOpenAfterMs: number,
-): Promise<{ runner: Runner; gateway: MidtransGateway }> {
-  const resilience = createResilienceMonitor({ instance: workerInstance(id), heartbeatMs: HEARTBEAT_MS });
+/** A Midtrans gateway against the simulator, one call per operation, reported by `resilience`. */
+function trackedGateway(resilience: ResilienceMonitor, halfOpenAfterMs: number): MidtransGateway {
   const settings = readConfig({
     MIDTRANS_BASE_URL: simulator.url,
     MIDTRANS_STATUS_ATTEMPTS: "1",
@@ -73,9 +69,18 @@ async function startInstance(
     MIDTRANS_BREAKER_HALF_OPEN_AFTER_MS: String(halfOpenAfterMs),
     MIDTRANS_BREAKER_SUCCESSES_TO_CLOSE: "2",
   }).midtrans;
-  const gateway = resilience.track("midtrans", (onStateChange) =>
+  return resilience.track("midtrans", (onStateChange) =>
     createMidtransGateway({ serverKey: TEST_MIDTRANS_SERVER_KEY, settings, onStateChange }),
   );
+}
+
+/** A worker instance as stack/worker.ts builds one, with the simulator as Midtrans and short settings. */
+async function startInstance(
+  id: string,
+  halfOpenAfterMs: number,
+): Promise<{ runner: Runner; gateway: MidtransGateway }> {
+  const resilience = createResilienceMonitor({ instance: workerInstance(id), heartbeatMs: HEARTBEAT_MS });
+  const gateway = trackedGateway(resilience, halfOpenAfterMs);
   const runner = await startWorker(db.connections.worker, {
     pollInterval: 500,
     payments: { gateway },
@@ -371,6 +376,43 @@ describe("stale and stopped instances", () => {
         ? true
         : undefined,
     );
+  });
+});
+
+describe("a snapshot write that fails", () => {
+  const RECORD =
+    "app_hidden.record_breaker_snapshot(text, timestamptz, integer, text, text, integer, integer, timestamptz, text, timestamptz, bigint, bigint, bigint)";
+
+  test("is logged, never reaches the gateway's callers, and is written by the next heartbeat", async () => {
+    const logged: string[] = [];
+    const resilience = createResilienceMonitor({ instance: workerInstance("worker-d"), heartbeatMs: HEARTBEAT_MS });
+    const gateway = trackedGateway(resilience, 600_000);
+    await resilience.start(db.connections.worker, (level, message) => logged.push(`${level}: ${message}`));
+    try {
+      await rowWhere("worker-d", "reported", (r) => r.alive);
+      await db.query(`revoke execute on function ${RECORD} from app_worker`);
+      try {
+        await setFaults(simulator, { failNext: { count: FAILURES_TO_OPEN, status: 503, path: "/v2/" } });
+        const failures = [];
+        for (let i = 0; i < FAILURES_TO_OPEN; i++)
+          failures.push(await gateway.getPaymentStatus(`JW-resilience-d-${i}`).catch((error: unknown) => error));
+        await clearFaults(simulator);
+        // The callers see Midtrans' failures, nothing of the failed write.
+        expect(failures.map((e) => (e as Error).name)).toEqual(Array(FAILURES_TO_OPEN).fill("MidtransTransientError"));
+        expect(gateway.resilienceSnapshot().state).toBe("open");
+        await until("the failed write logged", async () =>
+          logged.some((l) => /^warn: could not write the midtrans breaker snapshot/.test(l)) ? true : undefined,
+        );
+        expect((await rowViaSql("worker-d"))!.state).toBe("closed");
+      } finally {
+        await db.query(`grant execute on function ${RECORD} to app_worker`);
+      }
+      const row = await rowWhere("worker-d", "open, written by a later beat", (r) => r.state === "open");
+      expect(row.consecutive_failures).toBe(FAILURES_TO_OPEN);
+    } finally {
+      await resilience.stop();
+    }
+    expect(await rowViaSql("worker-d")).toBeUndefined();
   });
 });
 
