@@ -12,6 +12,7 @@
  */
 import { run, type Logger, type Runner, type TaskList } from "graphile-worker";
 import type { Canceller, Expirer, QrisCharger, Refunder, StatusReader } from "./payments/ports";
+import type { MonitorLog, ResilienceMonitor } from "./resilience/monitor";
 import { invoicesCancelPayment } from "./tasks/invoices__cancel_payment";
 import { invoicesConfirmPayment } from "./tasks/invoices__confirm_payment";
 import { invoicesCreateQrisPayment } from "./tasks/invoices__create_qris_payment";
@@ -56,11 +57,21 @@ export function createCrontab(payments?: PaymentDependencies): string {
   );
 }
 
-export async function startWorker(
-  connectionString: string,
-  options: { concurrency?: number; payments?: PaymentDependencies; pollInterval?: number; logger?: Logger } = {},
-): Promise<Runner> {
-  return run({
+export type WorkerOptions = {
+  concurrency?: number;
+  payments?: PaymentDependencies;
+  pollInterval?: number;
+  logger?: Logger;
+  /**
+   * Reports the instance's breakers to the database and takes reset commands
+   * (worker/resilience/monitor.ts): started with the runner, stopped (its
+   * rows removed) by the runner's stop().
+   */
+  resilience?: ResilienceMonitor;
+};
+
+export async function startWorker(connectionString: string, options: WorkerOptions = {}): Promise<Runner> {
+  const runner = await run({
     connectionString,
     concurrency: options.concurrency ?? 4,
     // The process that embeds the runner owns signal handling.
@@ -70,4 +81,28 @@ export async function startWorker(
     crontab: createCrontab(options.payments),
     ...(options.logger ? { logger: options.logger } : {}),
   });
+  const monitor = options.resilience;
+  if (!monitor) return runner;
+  const logger = options.logger?.scope({ label: "resilience" });
+  const log: MonitorLog | undefined = logger && ((level, message) => logger[level](message));
+  try {
+    await monitor.start(connectionString, log);
+  } catch (error) {
+    await runner.stop();
+    throw error;
+  }
+  // The runner's own end (a fatal error) stops the monitor too.
+  const stopMonitor = () => monitor.stop().catch(() => undefined);
+  void runner.promise.then(stopMonitor, stopMonitor);
+  const stopRunner = runner.stop;
+  return {
+    ...runner,
+    async stop(reason) {
+      try {
+        await stopRunner(reason);
+      } finally {
+        await monitor.stop();
+      }
+    },
+  };
 }

@@ -88,6 +88,13 @@ const validRow: Record<string, () => Row> = {
   "app_private.project_secrets": () => ({ project_id: fx.projectId, credentials_encrypted: Buffer.from([1, 2, 3]) }),
   "app_private.settings": () => ({ name: "test_setting", value: "nilai" }),
   "app_private.revoked_tokens": () => ({ jti: "11111111-1111-4111-8111-111111111111", expires_at: new Date() }),
+  "app_private.breaker_snapshots": () => ({
+    instance_id: `worker-host:4242:${Math.random().toString(16).slice(2, 8)}`,
+    breaker: "midtrans",
+    state: "closed",
+    heartbeat_ms: 15_000,
+    started_at: new Date(),
+  }),
   "app_private.rate_limits": () => ({
     action: `test_action_${Math.random().toString(36).slice(2)}`,
     max_count: 5,
@@ -618,6 +625,86 @@ check(
   "app_private.rate_limits",
   { "a one-second window": { window_seconds: 1 } },
   { "a zero window": { window_seconds: 0 }, "a negative window": { window_seconds: -60 } },
+);
+
+check(
+  "breaker_snapshots_instance_id_format",
+  "app_private.breaker_snapshots",
+  {
+    "hostname:pid:random": { instance_id: "web-1.jasaweb.id:4242:a1b2c3" },
+    "a configured id": { instance_id: "worker_2@eu" },
+  },
+  {
+    "an empty id": { instance_id: "" },
+    "an id with a space": { instance_id: "worker 1" },
+    "an id over 200 characters": { instance_id: "w".repeat(201) },
+  },
+);
+check(
+  "breaker_snapshots_breaker_format",
+  "app_private.breaker_snapshots",
+  { "a lower-case name": { breaker: "midtrans" }, "a name with - and _": { breaker: "mail_relay-2" } },
+  {
+    "an upper-case name": { breaker: "Midtrans" },
+    "an empty name": { breaker: "" },
+    "a leading digit": { breaker: "2x" },
+  },
+);
+check(
+  "breaker_snapshots_state_valid",
+  "app_private.breaker_snapshots",
+  { open: { state: "open" }, "half-open": { state: "half-open" } },
+  { "half_open with an underscore": { state: "half_open" }, "an upper-case state": { state: "OPEN" } },
+);
+check(
+  "breaker_snapshots_consecutive_failures_not_negative",
+  "app_private.breaker_snapshots",
+  { "0 failures": { consecutive_failures: 0 } },
+  { "-1 failures": { consecutive_failures: -1 } },
+);
+check(
+  "breaker_snapshots_half_open_successes_not_negative",
+  "app_private.breaker_snapshots",
+  { "1 success": { half_open_successes: 1 } },
+  { "-1 successes": { half_open_successes: -1 } },
+);
+check(
+  "breaker_snapshots_last_failure_complete",
+  "app_private.breaker_snapshots",
+  {
+    "a failure with time and reason": {
+      last_failure_at: new Date(),
+      last_failure_reason: "MidtransTransientError: 503",
+      total_calls: 1,
+      total_failures: 1,
+    },
+  },
+  {
+    "a failure time without a reason": { last_failure_at: new Date() },
+    "a reason without a time": { last_failure_reason: "503" },
+  },
+);
+check(
+  "breaker_snapshots_last_failure_reason_length",
+  "app_private.breaker_snapshots",
+  { "a reason of 1000 characters": { last_failure_at: new Date(), last_failure_reason: "x".repeat(1000) } },
+  { "a reason of 1001 characters": { last_failure_at: new Date(), last_failure_reason: "x".repeat(1001) } },
+);
+check(
+  "breaker_snapshots_totals_consistent",
+  "app_private.breaker_snapshots",
+  { "failures and rejections adding up to the calls": { total_calls: 5, total_failures: 3, total_rejections: 2 } },
+  {
+    "more failures and rejections than calls": { total_calls: 4, total_failures: 3, total_rejections: 2 },
+    "negative failures": { total_calls: 1, total_failures: -1 },
+    "negative rejections": { total_calls: 1, total_rejections: -1 },
+  },
+);
+check(
+  "breaker_snapshots_heartbeat_ms_range",
+  "app_private.breaker_snapshots",
+  { "a 100 ms beat": { heartbeat_ms: 100 }, "an hourly beat": { heartbeat_ms: 3_600_000 } },
+  { "a 99 ms beat": { heartbeat_ms: 99 }, "a beat over an hour": { heartbeat_ms: 3_600_001 } },
 );
 
 describe("CHECK constraints", () => {
@@ -1234,6 +1321,12 @@ describe("defaults", () => {
       row: () => validRow["app_private.project_secrets"]!(),
     },
     {
+      table: "app_private.breaker_snapshots",
+      change: "state = 'open', opened_at = now()",
+      key: "instance_id",
+      row: () => validRow["app_private.breaker_snapshots"]!(),
+    },
+    {
       table: "app_private.settings",
       change: "value = 'baru'",
       key: "name",
@@ -1289,6 +1382,7 @@ describe("defaults", () => {
       "api.pricing_plans",
       "api.projects",
       "api.refunds",
+      "app_private.breaker_snapshots",
       "app_private.project_secrets",
       "app_private.settings",
       "app_private.user_secrets",

@@ -32,6 +32,8 @@ const functions: Record<string, string[]> = {
   "project_credentials(uuid)": signedIn,
   "refund_invoice(uuid,text,numeric)": signedIn,
   "register(text,text,text,text)": everyone,
+  "reset_circuit_breaker(text)": signedIn,
+  "resilience_status()": signedIn,
   "search_content(text,text,integer,integer)": everyone,
   "set_project_credentials(uuid,json)": signedIn,
   "set_project_status(uuid,text)": signedIn,
