@@ -11,15 +11,18 @@
  * it knows) until a worker that has one starts.
  */
 import { run, type Logger, type Runner, type TaskList } from "graphile-worker";
-import type { QrisCharger, StatusReader } from "./payments/ports";
+import type { Canceller, Expirer, QrisCharger, Refunder, StatusReader } from "./payments/ports";
 import type { MonitorLog, ResilienceMonitor } from "./resilience/monitor";
+import { invoicesCancelPayment } from "./tasks/invoices__cancel_payment";
 import { invoicesConfirmPayment } from "./tasks/invoices__confirm_payment";
 import { invoicesCreateQrisPayment } from "./tasks/invoices__create_qris_payment";
+import { invoicesExpireStale } from "./tasks/invoices__expire_stale";
 import { invoicesReconcile } from "./tasks/invoices__reconcile";
+import { invoicesRefundPayment } from "./tasks/invoices__refund_payment";
 import { partitionsMaintain } from "./tasks/partitions__maintain";
 
 export type PaymentDependencies = {
-  gateway: QrisCharger & StatusReader;
+  gateway: QrisCharger & StatusReader & Refunder & Canceller & Expirer;
   /** How long a QR code may be paid (Midtrans custom_expiry), in minutes; Midtrans' default, 15, when omitted. */
   qrisExpiryMinutes?: number;
 };
@@ -34,6 +37,9 @@ export function createTaskList(payments?: PaymentDependencies): TaskList {
           }),
           invoices__confirm_payment: invoicesConfirmPayment(payments.gateway),
           invoices__reconcile: invoicesReconcile,
+          invoices__refund_payment: invoicesRefundPayment(payments.gateway),
+          invoices__cancel_payment: invoicesCancelPayment(payments.gateway),
+          invoices__expire_stale: invoicesExpireStale(payments.gateway, { batchSize: 20 }),
         }
       : {}),
   };
@@ -41,10 +47,14 @@ export function createTaskList(payments?: PaymentDependencies): TaskList {
 
 /**
  * partitions__maintain daily at 03:00, and once at start-up if the last run
- * was missed (?fill); with payments, invoices__reconcile every minute.
+ * was missed (?fill); with payments, invoices__reconcile and
+ * invoices__expire_stale every minute.
  */
 export function createCrontab(payments?: PaymentDependencies): string {
-  return "0 3 * * * partitions__maintain ?fill=2d&max=1\n" + (payments ? "* * * * * invoices__reconcile\n" : "");
+  return (
+    "0 3 * * * partitions__maintain ?fill=2d&max=1\n" +
+    (payments ? "* * * * * invoices__reconcile\n* * * * * invoices__expire_stale\n" : "")
+  );
 }
 
 export type WorkerOptions = {

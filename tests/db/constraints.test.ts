@@ -48,6 +48,13 @@ const validRow: Record<string, () => Row> = {
     order_id: `JW-${Math.random().toString(36).slice(2)}-1`,
     amount: 2_500_000,
   }),
+  "api.refunds": () => ({
+    invoice_id: fx.invoiceId,
+    order_id: "JW-refunded-1",
+    amount: 500_000,
+    reason: "Klien membatalkan",
+    refund_key: `JW-R-${Math.random().toString(36).slice(2)}`,
+  }),
   "api.templates": () => ({
     name: "Sekolah Ceria",
     category: "sekolah",
@@ -289,6 +296,71 @@ check(
     refuses,
   );
 }
+check(
+  "refunds_amount_positive",
+  "api.refunds",
+  { "a refund of 1 rupiah": { amount: 1 } },
+  { "a zero refund": { amount: 0 }, "a negative refund": { amount: -500000 } },
+);
+check(
+  "refunds_amount_whole_rupiah",
+  "api.refunds",
+  { "a whole refund written with .00": { amount: "500000.00" } },
+  { "a refund with sen": { amount: "500000.50" } },
+);
+check(
+  "refunds_reason_not_blank",
+  "api.refunds",
+  { "a reason of 500 characters": { reason: "a".repeat(500) } },
+  {
+    "an empty reason": { reason: "" },
+    "a reason of spaces": { reason: "   " },
+    "a reason of 501 characters": { reason: "a".repeat(501) },
+  },
+);
+check(
+  "refunds_refund_key_format",
+  "api.refunds",
+  {
+    "the key refund_invoice makes": { refund_key: `JW-R-${"0123456789abcdef".repeat(2)}` },
+    "a key of 64 characters": { refund_key: "k".repeat(64) },
+  },
+  {
+    "an empty key": { refund_key: "" },
+    "a key of 65 characters": { refund_key: "k".repeat(65) },
+    "a key with a dot (Midtrans allows letters, digits, - and _)": { refund_key: "JW.R.1" },
+  },
+);
+check(
+  "refunds_status_valid",
+  "api.refunds",
+  { "a succeeded refund": { status: "succeeded", completed_at: new Date() } },
+  { "a status that is not ours": { status: "refund", completed_at: new Date() } },
+);
+check(
+  "refunds_failure_reason_when_failed",
+  "api.refunds",
+  {
+    "a failed refund with its reason": {
+      status: "failed",
+      completed_at: new Date(),
+      failure_reason: "414 invalid amount",
+    },
+  },
+  {
+    "a failed refund without a reason": { status: "failed", completed_at: new Date(), failure_reason: null },
+    "a requested refund with a failure reason": { failure_reason: "414" },
+  },
+);
+check(
+  "refunds_completed_at_when_done",
+  "api.refunds",
+  { "a requested refund without completed_at": { completed_at: null } },
+  {
+    "a requested refund with completed_at": { completed_at: new Date() },
+    "a succeeded refund without completed_at": { status: "succeeded", completed_at: null },
+  },
+);
 check(
   "payment_notifications_body_object",
   "api.payment_notifications",
@@ -719,6 +791,12 @@ describe("UNIQUE keys", () => {
       second: { order_id: "JW-dup-1" },
     },
     {
+      key: "refunds_refund_key_key",
+      table: "api.refunds",
+      first: { refund_key: "JW-R-dup" },
+      second: { refund_key: "JW-R-dup", amount: 1 },
+    },
+    {
       key: "websocket_room_memberships_connection_id_room_id_key",
       table: "api.websocket_room_memberships",
       first: { room_id: "project:1" },
@@ -1079,6 +1157,8 @@ describe("foreign keys", () => {
     { fkey: "projects_user_id_fkey", table: "api.projects", row: { user_id: missingParent } },
     { fkey: "invoices_project_id_fkey", table: "api.invoices", row: { project_id: missingParent } },
     { fkey: "payment_attempts_invoice_id_fkey", table: "api.payment_attempts", row: { invoice_id: missingParent } },
+    { fkey: "refunds_invoice_id_fkey", table: "api.refunds", row: { invoice_id: missingParent } },
+    { fkey: "refunds_requested_by_fkey", table: "api.refunds", row: { requested_by: missingParent } },
     { fkey: "user_secrets_user_id_fkey", table: "app_private.user_secrets", row: { user_id: missingParent } },
     {
       fkey: "project_secrets_project_id_fkey",
@@ -1150,6 +1230,7 @@ describe("defaults", () => {
     { table: "api.websocket_events", createdAt: "created_at" },
     { table: "api.websocket_message_queue", createdAt: "created_at" },
     { table: "api.real_time_notifications", createdAt: "created_at" },
+    { table: "api.refunds", createdAt: "created_at" },
   ];
   test.each(tables)(
     "$table gets a random UUID id and $createdAt = now() from the database",
@@ -1191,6 +1272,10 @@ describe("defaults", () => {
       expected: { payload: {}, priority: 0, attempts: 0, max_attempts: 5, expires_at: null },
     },
     { table: "api.real_time_notifications", expected: { priority: "medium", read: false, read_at: null } },
+    {
+      table: "api.refunds",
+      expected: { status: "requested", failure_reason: null, completed_at: null, midtrans_refund_id: null },
+    },
   ];
   test.each(columnDefaults)("a new row of $table starts as $expected", async ({ table, expected }) => {
     const row = await inRolledBackTransaction(db, (client) => insertRow(client, table, validRow[table]!()));
@@ -1217,6 +1302,12 @@ describe("defaults", () => {
       row: () => ({ ...validRow["api.pricing_plans"]!(), identifier: "stamp" }),
     },
     { table: "api.faqs", change: "answer = 'Jawaban baru'", key: "id", row: () => validRow["api.faqs"]!() },
+    {
+      table: "api.refunds",
+      change: "status = 'succeeded', completed_at = now()",
+      key: "id",
+      row: () => validRow["api.refunds"]!(),
+    },
     {
       table: "app_private.user_secrets",
       change: `password_hash = '${BCRYPT}'`,
@@ -1290,6 +1381,7 @@ describe("defaults", () => {
       "api.payment_attempts",
       "api.pricing_plans",
       "api.projects",
+      "api.refunds",
       "app_private.breaker_snapshots",
       "app_private.project_secrets",
       "app_private.settings",
