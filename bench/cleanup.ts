@@ -10,12 +10,13 @@ type Undo = { what: string; run: () => Promise<void> | void };
 export type Cleanup = {
   /** Registers an undo step; returns a function that runs it early (once) and unregisters it. */
   add(what: string, run: () => Promise<void> | void): () => Promise<void>;
-  /** Runs every registered step, newest first; errors are reported, not thrown. */
+  /** Runs every registered step, newest first (errors are reported, not thrown); add() refuses from then on. */
   runAll(): Promise<void>;
 };
 
 export function createCleanup(log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Cleanup {
   const steps: Undo[] = [];
+  let closed = false;
   const runStep = async (step: Undo) => {
     try {
       await step.run();
@@ -25,6 +26,8 @@ export function createCleanup(log: (line: string) => void = (line) => process.st
   };
   return {
     add(what, run) {
+      // After an interruption the run must not start anything new.
+      if (closed) throw new Error(`interrupted: not starting ${what}`);
       const step = { what, run };
       steps.push(step);
       return async () => {
@@ -35,6 +38,7 @@ export function createCleanup(log: (line: string) => void = (line) => process.st
       };
     },
     async runAll() {
+      closed = true;
       while (steps.length) await runStep(steps.pop()!);
     },
   };

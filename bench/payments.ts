@@ -21,6 +21,7 @@
  * and on Ctrl-C too.
  */
 import crypto from "node:crypto";
+import { setMaxListeners } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import { databaseUrl, withClient } from "../db/pg";
@@ -62,6 +63,9 @@ function readSettings(): PaymentsSettings {
 void runWithCleanup(async (cleanup) => {
   const settings = readSettings();
   const log = (line: string) => console.log(`[bench:payments] ${line}`);
+  // The simulator's deliveries in flight share one AbortSignal (its stop);
+  // dozens at once are expected here, not a listener leak.
+  setMaxListeners(1000);
 
   const dataDir = temporaryDataDir("jasaweb-bench-payments");
   cleanup.add("the temporary data directory", () => fs.rmSync(path.dirname(dataDir), { recursive: true, force: true }));
