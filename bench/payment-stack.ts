@@ -11,6 +11,7 @@ import { freePort } from "../services/ports";
 import { startPostgrest } from "../services/postgrest";
 import { startSimulator } from "../simulator";
 import type { Cleanup } from "./cleanup";
+import { childrenOf } from "./cpu-usage";
 import { startWorkerProcesses, type WorkerProcesses } from "./worker-processes";
 
 /** A migrated database and the secrets it was booted with. */
@@ -19,11 +20,15 @@ export type BenchDatabase = {
   jwtSecret: string;
   /** The key the database checks notification signatures with; the simulator signs with it. */
   midtransServerKey: string;
+  /** PostgreSQL's main process, when the server is the benchmark's own (its CPU is then reported). */
+  postmasterPid?: number;
 };
 
 export type PaymentStack = {
   database: BenchDatabase;
   apiUrl: string;
+  /** PostgREST's process, when /proc tells (for its CPU). */
+  postgrestPid: number | undefined;
   simulatorUrl: string;
   startWorkers(count: number): Promise<WorkerProcesses>;
 };
@@ -44,12 +49,14 @@ export async function liftRateLimits(superuserUrl: string): Promise<void> {
 
 export async function startPaymentStack(database: BenchDatabase, cleanup: Cleanup): Promise<PaymentStack> {
   await liftRateLimits(database.connections.superuser);
+  const postgrestsBefore = new Set(childrenOf(process.pid, "postgrest"));
   const postgrest = await startPostgrest({
     dbUri: database.connections.authenticator,
     port: await freePort(),
     jwtSecret: database.jwtSecret,
   });
   cleanup.add("PostgREST", () => postgrest.stop());
+  const postgrestPid = childrenOf(process.pid, "postgrest").find((pid) => !postgrestsBefore.has(pid));
   const simulator = await startSimulator({
     port: 0,
     host: "127.0.0.1",
@@ -63,6 +70,7 @@ export async function startPaymentStack(database: BenchDatabase, cleanup: Cleanu
   return {
     database,
     apiUrl: postgrest.url,
+    postgrestPid,
     simulatorUrl: simulator.url,
     startWorkers: (count) =>
       startWorkerProcesses(

@@ -4,6 +4,8 @@
  * around them the same-run baselines (a trivial authenticated call's rate
  * before and after, the gateway's policy overhead).
  */
+import os from "node:os";
+import { childrenOf, cpuSecondsOf, machineCpuSeconds } from "./cpu-usage";
 import { measureCallRate, type CallRate } from "./call-rate";
 import { measureGatewayOverhead, type GatewayOverhead } from "./gateway-overhead";
 import { drivePayments, observerToken, prepareInvoices, summarise, type RoundSummary } from "./payment-driver";
@@ -25,7 +27,18 @@ export type PaymentsSettings = {
   gatewayCalls: number;
 };
 
-export type WorkerRound = RoundSummary & { workers: number; workerPids: number[] };
+/** Cores kept busy during a round (CPU seconds ÷ wall seconds); undefined where /proc could not tell. */
+export type RoundCpu = {
+  workerProcesses: number | undefined;
+  postgres: number | undefined;
+  postgrest: number | undefined;
+  /** This process: the driver, the observer and the simulator. */
+  bench: number;
+  machine: number | undefined;
+  machineCores: number;
+};
+
+export type WorkerRound = RoundSummary & { workers: number; workerPids: number[]; cpu: RoundCpu };
 
 export type PaymentsReport = {
   at: string;
@@ -37,6 +50,46 @@ export type PaymentsReport = {
   scaling: number | undefined;
   gateway: GatewayOverhead;
 };
+
+type CpuSample = {
+  at: number;
+  workers: number | undefined;
+  postgres: number | undefined;
+  postgrest: number | undefined;
+  bench: number;
+  machine: { busy: number; total: number } | undefined;
+};
+
+function sampleCpu(stack: PaymentStack, workerPids: number[]): CpuSample {
+  const postmaster = stack.database.postmasterPid;
+  const usage = process.cpuUsage();
+  return {
+    at: performance.now(),
+    workers: cpuSecondsOf(workerPids),
+    postgres: postmaster === undefined ? undefined : cpuSecondsOf([postmaster, ...childrenOf(postmaster)]),
+    postgrest: stack.postgrestPid === undefined ? undefined : cpuSecondsOf([stack.postgrestPid]),
+    bench: (usage.user + usage.system) / 1e6,
+    machine: machineCpuSeconds(),
+  };
+}
+
+function cpuBetween(before: CpuSample, after: CpuSample): RoundCpu {
+  const seconds = (after.at - before.at) / 1000;
+  const cores = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? undefined : Math.max(0, b - a) / seconds;
+  const machineCores = os.cpus().length;
+  return {
+    workerProcesses: cores(before.workers, after.workers),
+    postgres: cores(before.postgres, after.postgres),
+    postgrest: cores(before.postgrest, after.postgrest),
+    bench: (after.bench - before.bench) / seconds,
+    machine:
+      before.machine && after.machine && after.machine.total > before.machine.total
+        ? ((after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total)) * machineCores
+        : undefined,
+    machineCores,
+  };
+}
 
 export async function runPaymentsBenchmark(
   stack: PaymentStack,
@@ -63,6 +116,7 @@ export async function runPaymentsBenchmark(
     const processes = await stack.startWorkers(workers);
     try {
       log(`${workers} worker process(es): paying (${settings.concurrency} in flight)…`);
+      const cpuBefore = sampleCpu(stack, processes.pids);
       const timings = await drivePayments({
         apiUrl: stack.apiUrl,
         simulatorUrl: stack.simulatorUrl,
@@ -73,7 +127,8 @@ export async function runPaymentsBenchmark(
         timeoutMs: settings.timeoutSeconds * 1000,
         pollMs: settings.pollMs,
       });
-      const round = { workers, workerPids: processes.pids, ...summarise(timings) };
+      const cpu = cpuBetween(cpuBefore, sampleCpu(stack, processes.pids));
+      const round = { workers, workerPids: processes.pids, cpu, ...summarise(timings) };
       rounds.push(round);
       log(
         `${workers} worker process(es): ${round.completed}/${round.started} paid, ` +

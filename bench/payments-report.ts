@@ -37,6 +37,19 @@ export function formatPaymentsReport(report: PaymentsReport, machine = describeM
         `${base > 0 ? (r.paymentsPerSecond / base).toFixed(4) : "–"} | ${ms(r.payToPaid)} | ${ms(r.payToQr)} | ${ms(r.qrPayToPaid)} |`,
     );
   }
+  const cores = (n: number | undefined) => (n === undefined ? "–" : n.toFixed(2));
+  lines.push(
+    "",
+    `Cores busy during each round (CPU seconds ÷ wall seconds; the machine has ${report.rounds[0]?.cpu.machineCores ?? "?"}):`,
+    "",
+    "| worker processes | worker processes' CPU | PostgreSQL | PostgREST | bench process (driver, observer, simulator) | whole machine (other users included) |",
+    "|---|---|---|---|---|---|",
+    ...report.rounds.map(
+      (r) =>
+        `| ${r.workers} | ${cores(r.cpu.workerProcesses)} | ${cores(r.cpu.postgres)} | ${cores(r.cpu.postgrest)} | ` +
+        `${cores(r.cpu.bench)} | ${cores(r.cpu.machine)} |`,
+    ),
+  );
   const g = report.gateway;
   const { before, after } = report.baseline;
   lines.push(

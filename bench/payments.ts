@@ -89,7 +89,8 @@ void runWithCleanup(async (cleanup) => {
     // The pricing plans that create_project prices invoices with come with the demo content.
     seed: { adminEmail: "admin@bench.jasaweb.id", adminPassword: secret(), demoContent: true },
   });
-  const stack = await startPaymentStack({ connections, jwtSecret, midtransServerKey }, cleanup);
+  const postmasterPid = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  const stack = await startPaymentStack({ connections, jwtSecret, midtransServerKey, postmasterPid }, cleanup);
   log(`PostgREST ${stack.apiUrl}, simulator ${stack.simulatorUrl}`);
 
   const report = await runPaymentsBenchmark(stack, settings, log);

@@ -72,6 +72,12 @@ test("3 payments through one worker process are all paid, and the report has eve
   expect(round.workerPids[0]).not.toBe(process.pid);
   expect(pidIsAlive(round.workerPids[0]!)).toBe(false);
 
+  // Where the CPU went: the worker process worked; the test cluster's PostgreSQL is shared, so not reported.
+  expect(round.cpu.workerProcesses).toBeGreaterThan(0);
+  expect(round.cpu.postgrest).toBeGreaterThan(0);
+  expect(round.cpu.postgres).toBeUndefined();
+  expect(round.cpu.bench).toBeGreaterThan(0);
+
   expect(report.baseline.before.requestsPerSecond).toBeGreaterThan(0);
   expect(report.baseline.after.errors).toBe(0);
   expect(report.scaling).toBeUndefined(); // one worker count only
@@ -86,6 +92,7 @@ test("3 payments through one worker process are all paid, and the report has eve
   expect(text).toContain(`| 1 | 3 / 3 | ${round.paymentsPerSecond.toFixed(2)} | 1.00 |`);
   expect(text).toMatch(/GET \/rpc\/health.*\d+ req\/s before the payments, \d+ after/);
   expect(text).toMatch(/Gateway policy overhead.*ratio \d+\.\d\d, overhead -?\d+\.\d{3} ms per call/);
+  expect(text).toMatch(/\n\| 1 \| \d+\.\d\d \| – \| \d+\.\d\d \| \d+\.\d\d \| \d+\.\d\d \|/);
   expect(text).not.toContain("Failed payments");
 });
 
