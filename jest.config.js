@@ -8,6 +8,7 @@
  *   payments    tests/payments  the payment flow with every real part and the simulator
  *   simulator   tests/simulator  the Midtrans simulator with the official midtrans-client (no database)
  *   worker      tests/worker the worker's Midtrans gateway against the simulator (no database)
+ *   bench       tests/bench  the benchmarks' drivers on tiny runs, so that they cannot rot (not timed)
  * One embedded PostgreSQL cluster per run (global setup); every test file
  * gets its own database cloned from a migrated template.
  * With DATABASE_URL set, the cluster is that server instead (CI runs the
@@ -43,6 +44,7 @@ module.exports = {
     project("payments", "payments"),
     project("simulator", "simulator"),
     project("worker", "worker"),
+    project("bench", "bench"),
   ],
   testTimeout: 60_000,
   maxWorkers: 2,

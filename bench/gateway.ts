@@ -1,75 +1,20 @@
 /**
- * Overhead of the gateway's policies (breaker → retry → timeout, and the
- * abort-signal plumbing) on a successful call: N GET status calls against
- * the in-process simulator through the gateway and through the bare
- * midtrans-client in the same run, in alternating rounds so that drift of a
- * shared machine hits both alike. Prints the ratio and the overhead per call.
+ * `npm run bench:gateway`: the overhead of the gateway's policies per
+ * successful call, as a ratio against the bare midtrans-client in the same
+ * run (bench/gateway-overhead.ts says how it is measured).
  *
  *   npm run bench:gateway                 # 2000 calls each
  *   BENCH_GATEWAY_CALLS=500 npm run bench:gateway
  */
-import { readConfig } from "../config/settings";
-import { startSimulator } from "../simulator";
-import { createCoreApi } from "../worker/payments/midtrans-client";
-import { createMidtransGateway } from "../worker/payments/midtrans-gateway";
-
-const SERVER_KEY = "SB-Mid-server-BENCHKEY";
-const CALLS = Number(process.env.BENCH_GATEWAY_CALLS ?? 2000);
-const ROUNDS = 10;
+import { measureGatewayOverhead } from "./gateway-overhead";
 
 async function main(): Promise<void> {
-  const simulator = await startSimulator({
-    port: 0,
-    host: "127.0.0.1",
-    serverKey: SERVER_KEY,
-    notificationUrl: undefined,
-    notificationRetryScale: 0.001,
-    notificationTimeoutMs: 1000,
-  });
-  try {
-    // The defaults of production (real timeouts and budgets), only pointed at the simulator.
-    const settings = readConfig({ MIDTRANS_BASE_URL: simulator.url }).midtrans;
-    const gateway = createMidtransGateway({ serverKey: SERVER_KEY, settings });
-    const bare = createCoreApi({ serverKey: SERVER_KEY, baseUrl: simulator.url });
-    const order = `bench-${process.pid}-${Date.now()}`;
-    await gateway.createQrisPayment({ orderId: order, grossAmount: 10_000, expiryMinutes: 60 });
-
-    const perRound = Math.max(1, Math.floor(CALLS / ROUNDS));
-    const timed = async (call: () => Promise<unknown>): Promise<number> => {
-      const started = process.hrtime.bigint();
-      for (let i = 0; i < perRound; i++) await call();
-      return Number(process.hrtime.bigint() - started) / 1e6;
-    };
-    const viaBare = () => bare.transaction.status(order);
-    const viaGateway = () => gateway.getPaymentStatus(order);
-
-    // Warm-up: JIT, keep-alive sockets, the simulator's own paths.
-    await timed(viaBare);
-    await timed(viaGateway);
-
-    let bareMs = 0;
-    let gatewayMs = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      // Alternate which goes first.
-      if (round % 2 === 0) {
-        bareMs += await timed(viaBare);
-        gatewayMs += await timed(viaGateway);
-      } else {
-        gatewayMs += await timed(viaGateway);
-        bareMs += await timed(viaBare);
-      }
-    }
-    const n = perRound * ROUNDS;
-    const snapshot = gateway.resilienceSnapshot();
-    if (snapshot.totals.failures !== 0 || snapshot.state !== "closed") throw new Error("a call failed during the run");
-    console.log(`status calls per path:  ${n} (sequential, ${ROUNDS} alternating rounds)`);
-    console.log(`bare midtrans-client:   ${(bareMs / n).toFixed(3)} ms/call`);
-    console.log(`through the gateway:    ${(gatewayMs / n).toFixed(3)} ms/call`);
-    console.log(`ratio gateway/bare:     ${(gatewayMs / bareMs).toFixed(3)}`);
-    console.log(`overhead per call:      ${((gatewayMs - bareMs) / n).toFixed(3)} ms`);
-  } finally {
-    await simulator.stop();
-  }
+  const result = await measureGatewayOverhead(Number(process.env.BENCH_GATEWAY_CALLS ?? 2000));
+  console.log(`status calls per path:  ${result.calls} (sequential, 10 alternating rounds)`);
+  console.log(`bare midtrans-client:   ${result.bareMsPerCall.toFixed(3)} ms/call`);
+  console.log(`through the gateway:    ${result.gatewayMsPerCall.toFixed(3)} ms/call`);
+  console.log(`ratio gateway/bare:     ${result.ratio.toFixed(3)}`);
+  console.log(`overhead per call:      ${result.overheadMsPerCall.toFixed(3)} ms`);
 }
 
 main().catch((error: unknown) => {

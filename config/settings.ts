@@ -50,6 +50,11 @@ const envSchema = z.object({
   MIDTRANS_BREAKER_HALF_OPEN_AFTER_MS: int(100, 3_600_000, 60_000),
   MIDTRANS_BREAKER_SUCCESSES_TO_CLOSE: int(1, 100, 2),
   WORKER_SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 20_000),
+  WORKER_INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:@-]{1,200}$/, "WORKER_INSTANCE_ID: 1-200 letters, digits and . _ : @ -")
+    .optional(),
+  WORKER_HEARTBEAT_MS: int(100, 3_600_000, 15_000),
   JWT_LIFETIME_SECONDS: z.coerce
     .number()
     .int()
@@ -84,6 +89,14 @@ export type MidtransSettings = {
   };
 };
 
+/** The worker process as the resilience API sees it (worker/resilience/). */
+export type WorkerSettings = {
+  /** The instance's name in the breaker snapshots; undefined: hostname:pid:random. */
+  instanceId: string | undefined;
+  /** How often the instance reports its breakers (and so proves it is alive). */
+  heartbeatMs: number;
+};
+
 export type StackConfig = {
   /**
    * Set when an external server is used instead of the embedded one: a
@@ -113,6 +126,7 @@ export type StackConfig = {
   /** The Midtrans server key: HTTP Basic user for the Core API and the secret of notification signatures. */
   midtransServerKey: string | undefined;
   midtrans: MidtransSettings;
+  worker: WorkerSettings;
   /** Demo content (posts, pages, FAQs, templates, plans) on seeding; the admin user is always ensured. */
   seedDemoData: boolean | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -167,6 +181,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
         successesToClose: e.MIDTRANS_BREAKER_SUCCESSES_TO_CLOSE,
       },
     },
+    worker: { instanceId: e.WORKER_INSTANCE_ID, heartbeatMs: e.WORKER_HEARTBEAT_MS },
     seedDemoData: e.SEED_DEMO_DATA === undefined ? undefined : e.SEED_DEMO_DATA === "true",
     logLevel: e.LOG_LEVEL,
   };

@@ -27,6 +27,8 @@ import { PostgrestError, startPostgrest, type PostgrestServer } from "../service
 import { readSimulatorSettings } from "../config/simulator-settings";
 import { startSimulator, type RunningSimulator } from "../simulator";
 import { createMidtransGateway } from "../worker/payments/midtrans-gateway";
+import { workerInstance } from "../worker/resilience/instance";
+import { createResilienceMonitor } from "../worker/resilience/monitor";
 import { createTaskList, startWorker, type PaymentDependencies, type WorkerRunner } from "../worker/runner";
 
 type Running = {
@@ -111,10 +113,16 @@ async function start(config: StackConfig, running: Running): Promise<void> {
     onLog: (line) => process.stderr.write(`[postgrest] ${line}`),
   });
 
+  const resilience = createResilienceMonitor({
+    instance: workerInstance(config.worker.instanceId),
+    heartbeatMs: config.worker.heartbeatMs,
+  });
   const payments: PaymentDependencies = {
-    gateway: createMidtransGateway({ serverKey: midtrans.serverKey!, settings: midtrans.settings }),
+    gateway: resilience.track("midtrans", (onStateChange) =>
+      createMidtransGateway({ serverKey: midtrans.serverKey!, settings: midtrans.settings, onStateChange }),
+    ),
   };
-  const worker = await startWorker(prepared.connections.worker, { payments });
+  const worker = await startWorker(prepared.connections.worker, { payments, resilience });
   running.worker = worker;
   // A worker that fails stops its jobs, not the API: say why and keep serving.
   worker.promise.catch((error: unknown) => {
@@ -128,7 +136,9 @@ async function start(config: StackConfig, running: Running): Promise<void> {
   log(
     `database:          ${redactedUrl(superuserUrl)}${config.databaseUrl ? "" : `  (password in ${path.join(config.dataDir, "secrets.json")})`}`,
   );
-  log(`worker:            graphile-worker as app_worker, tasks: ${Object.keys(createTaskList(payments)).join(", ")}`);
+  log(
+    `worker:            graphile-worker as app_worker (instance ${resilience.instance.id}), tasks: ${Object.keys(createTaskList(payments)).join(", ")}`,
+  );
   if (running.simulator) {
     log(
       `Midtrans:          the local simulator ${running.simulator.url}/ (server key ${running.simulator.serverKey}; set MIDTRANS_SERVER_KEY for the real one)`,

@@ -11,6 +11,8 @@ import { readConfig } from "../config/settings";
 import { StartupError, describeStartupFailure } from "../config/startup-error";
 import { LOGIN_ROLES, roleUrl } from "../db/pg";
 import { createMidtransGateway } from "../worker/payments/midtrans-gateway";
+import { workerInstance } from "../worker/resilience/instance";
+import { createResilienceMonitor } from "../worker/resilience/monitor";
 import { startWorker } from "../worker/runner";
 
 function workerConnectionString(config: ReturnType<typeof readConfig>): string {
@@ -27,10 +29,19 @@ async function main(): Promise<void> {
   const config = readConfig();
   // The payment tasks run only with a Midtrans server key; without one their
   // jobs wait for a worker that has it.
-  const payments = config.midtransServerKey
-    ? { gateway: createMidtransGateway({ serverKey: config.midtransServerKey, settings: config.midtrans }) }
+  const resilience = createResilienceMonitor({
+    instance: workerInstance(config.worker.instanceId),
+    heartbeatMs: config.worker.heartbeatMs,
+  });
+  const serverKey = config.midtransServerKey;
+  const payments = serverKey
+    ? {
+        gateway: resilience.track("midtrans", (onStateChange) =>
+          createMidtransGateway({ serverKey, settings: config.midtrans, onStateChange }),
+        ),
+      }
     : undefined;
-  const runner = await startWorker(workerConnectionString(config), { payments });
+  const runner = await startWorker(workerConnectionString(config), { payments, resilience });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -62,7 +73,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.stdout.write(
-    `worker: running as app_worker${payments ? "" : " (no MIDTRANS_SERVER_KEY: payment jobs wait)"}\n`,
+    `worker: running as app_worker, instance ${resilience.instance.id}${payments ? "" : " (no MIDTRANS_SERVER_KEY: payment jobs wait)"}\n`,
   );
   await runner.promise;
 }

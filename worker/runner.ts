@@ -22,15 +22,19 @@ import {
   type WorkerPool,
 } from "graphile-worker";
 import { Pool } from "pg";
-import type { QrisCharger, StatusReader } from "./payments/ports";
+import type { Canceller, Expirer, QrisCharger, Refunder, StatusReader } from "./payments/ports";
+import type { MonitorLog, ResilienceMonitor } from "./resilience/monitor";
+import { invoicesCancelPayment } from "./tasks/invoices__cancel_payment";
 import { invoicesConfirmPayment } from "./tasks/invoices__confirm_payment";
 import { invoicesCreateQrisPayment } from "./tasks/invoices__create_qris_payment";
+import { invoicesExpireStale } from "./tasks/invoices__expire_stale";
 import { invoicesReconcile } from "./tasks/invoices__reconcile";
+import { invoicesRefundPayment } from "./tasks/invoices__refund_payment";
 import { partitionsMaintain } from "./tasks/partitions__maintain";
 import { createWorkerShutdown, type ShutdownOutcome } from "./shutdown";
 
 export type PaymentDependencies = {
-  gateway: QrisCharger & StatusReader;
+  gateway: QrisCharger & StatusReader & Refunder & Canceller & Expirer;
   /** How long a QR code may be paid (Midtrans custom_expiry), in minutes; Midtrans' default, 15, when omitted. */
   qrisExpiryMinutes?: number;
 };
@@ -45,6 +49,9 @@ export function createTaskList(payments?: PaymentDependencies): TaskList {
           }),
           invoices__confirm_payment: invoicesConfirmPayment(payments.gateway),
           invoices__reconcile: invoicesReconcile,
+          invoices__refund_payment: invoicesRefundPayment(payments.gateway),
+          invoices__cancel_payment: invoicesCancelPayment(payments.gateway),
+          invoices__expire_stale: invoicesExpireStale(payments.gateway, { batchSize: 20 }),
         }
       : {}),
   };
@@ -52,10 +59,14 @@ export function createTaskList(payments?: PaymentDependencies): TaskList {
 
 /**
  * partitions__maintain daily at 03:00, and once at start-up if the last run
- * was missed (?fill); with payments, invoices__reconcile every minute.
+ * was missed (?fill); with payments, invoices__reconcile and
+ * invoices__expire_stale every minute.
  */
 export function createCrontab(payments?: PaymentDependencies): string {
-  return "0 3 * * * partitions__maintain ?fill=2d&max=1\n" + (payments ? "* * * * * invoices__reconcile\n" : "");
+  return (
+    "0 3 * * * partitions__maintain ?fill=2d&max=1\n" +
+    (payments ? "* * * * * invoices__reconcile\n* * * * * invoices__expire_stale\n" : "")
+  );
 }
 
 /** The runner, whose stop() also closes its connections, and a bounded stop. */
@@ -70,13 +81,23 @@ export type WorkerRunner = Runner & {
   forceStop(): Promise<ShutdownOutcome>;
 };
 
+export type WorkerOptions = {
+  concurrency?: number;
+  payments?: PaymentDependencies;
+  pollInterval?: number;
+  logger?: Logger;
+  /**
+   * Reports the instance's breakers to the database and takes reset commands
+   * (worker/resilience/monitor.ts): started with the runner, stopped (its
+   * rows removed) when the runner stops.
+   */
+  resilience?: ResilienceMonitor;
+};
+
 /** Unbounded, like graphile-worker's own stop(): jobs run to their end. */
 const UNBOUNDED_MS = 2 ** 31 - 1;
 
-export async function startWorker(
-  connectionString: string,
-  options: { concurrency?: number; payments?: PaymentDependencies; pollInterval?: number; logger?: Logger } = {},
-): Promise<WorkerRunner> {
+export async function startWorker(connectionString: string, options: WorkerOptions = {}): Promise<WorkerRunner> {
   const logger = options.logger ?? new WorkerLogger(consoleLogFactory);
   const concurrency = options.concurrency ?? 4;
   // Our own pool (graphile-worker then leaves closing it to us): a forced
@@ -119,13 +140,36 @@ export async function startWorker(
     throw error;
   }
   const shutdown = createWorkerShutdown({ runner, workerPool: () => workerPool, pgPool });
+
+  const monitor = options.resilience;
+  if (monitor) {
+    const scoped = logger.scope({ label: "resilience" });
+    const log: MonitorLog = (level, message) => scoped[level](message);
+    try {
+      await monitor.start(connectionString, log);
+    } catch (error) {
+      await shutdown.stop(UNBOUNDED_MS);
+      throw error;
+    }
+    // The runner's own end (a fatal error) stops the monitor too.
+    const stopMonitor = () => monitor.stop().catch(() => undefined);
+    void runner.promise.then(stopMonitor, stopMonitor);
+  }
+  /** The runner's stop, then the monitor's (which removes the instance's rows). */
+  const withMonitor = async (stopping: Promise<ShutdownOutcome>): Promise<ShutdownOutcome> => {
+    try {
+      return await stopping;
+    } finally {
+      await monitor?.stop();
+    }
+  };
   return {
     ...runner,
     stop: async () => {
-      const outcome = await shutdown.stop(UNBOUNDED_MS);
+      const outcome = await withMonitor(shutdown.stop(UNBOUNDED_MS));
       if (outcome.errors.length) throw new Error(outcome.errors.join("; "));
     },
-    stopWithin: (timeoutMs) => shutdown.stop(timeoutMs),
-    forceStop: () => shutdown.force(),
+    stopWithin: (timeoutMs) => withMonitor(shutdown.stop(timeoutMs)),
+    forceStop: () => withMonitor(shutdown.force()),
   };
 }

@@ -836,6 +836,9 @@ describe("what the catalog grants", () => {
       "app_worker UPDATE(midtrans_transaction_id,midtrans_status,qris_url,expires_at) payment_attempts",
       "app_admin SELECT payment_notifications",
       "app_worker SELECT payment_notifications",
+      "app_client SELECT refunds",
+      "app_admin SELECT refunds",
+      "app_worker SELECT refunds",
       ...content.flatMap((t) => [
         `web_anon SELECT ${t}`,
         `app_client SELECT ${t}`,

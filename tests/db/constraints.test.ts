@@ -48,6 +48,13 @@ const validRow: Record<string, () => Row> = {
     order_id: `JW-${Math.random().toString(36).slice(2)}-1`,
     amount: 2_500_000,
   }),
+  "api.refunds": () => ({
+    invoice_id: fx.invoiceId,
+    order_id: "JW-refunded-1",
+    amount: 500_000,
+    reason: "Klien membatalkan",
+    refund_key: `JW-R-${Math.random().toString(36).slice(2)}`,
+  }),
   "api.templates": () => ({
     name: "Sekolah Ceria",
     category: "sekolah",
@@ -81,6 +88,13 @@ const validRow: Record<string, () => Row> = {
   "app_private.project_secrets": () => ({ project_id: fx.projectId, credentials_encrypted: Buffer.from([1, 2, 3]) }),
   "app_private.settings": () => ({ name: "test_setting", value: "nilai" }),
   "app_private.revoked_tokens": () => ({ jti: "11111111-1111-4111-8111-111111111111", expires_at: new Date() }),
+  "app_private.breaker_snapshots": () => ({
+    instance_id: `worker-host:4242:${Math.random().toString(16).slice(2, 8)}`,
+    breaker: "midtrans",
+    state: "closed",
+    heartbeat_ms: 15_000,
+    started_at: new Date(),
+  }),
   "app_private.rate_limits": () => ({
     action: `test_action_${Math.random().toString(36).slice(2)}`,
     max_count: 5,
@@ -282,6 +296,71 @@ check(
     refuses,
   );
 }
+check(
+  "refunds_amount_positive",
+  "api.refunds",
+  { "a refund of 1 rupiah": { amount: 1 } },
+  { "a zero refund": { amount: 0 }, "a negative refund": { amount: -500000 } },
+);
+check(
+  "refunds_amount_whole_rupiah",
+  "api.refunds",
+  { "a whole refund written with .00": { amount: "500000.00" } },
+  { "a refund with sen": { amount: "500000.50" } },
+);
+check(
+  "refunds_reason_not_blank",
+  "api.refunds",
+  { "a reason of 500 characters": { reason: "a".repeat(500) } },
+  {
+    "an empty reason": { reason: "" },
+    "a reason of spaces": { reason: "   " },
+    "a reason of 501 characters": { reason: "a".repeat(501) },
+  },
+);
+check(
+  "refunds_refund_key_format",
+  "api.refunds",
+  {
+    "the key refund_invoice makes": { refund_key: `JW-R-${"0123456789abcdef".repeat(2)}` },
+    "a key of 64 characters": { refund_key: "k".repeat(64) },
+  },
+  {
+    "an empty key": { refund_key: "" },
+    "a key of 65 characters": { refund_key: "k".repeat(65) },
+    "a key with a dot (Midtrans allows letters, digits, - and _)": { refund_key: "JW.R.1" },
+  },
+);
+check(
+  "refunds_status_valid",
+  "api.refunds",
+  { "a succeeded refund": { status: "succeeded", completed_at: new Date() } },
+  { "a status that is not ours": { status: "refund", completed_at: new Date() } },
+);
+check(
+  "refunds_failure_reason_when_failed",
+  "api.refunds",
+  {
+    "a failed refund with its reason": {
+      status: "failed",
+      completed_at: new Date(),
+      failure_reason: "414 invalid amount",
+    },
+  },
+  {
+    "a failed refund without a reason": { status: "failed", completed_at: new Date(), failure_reason: null },
+    "a requested refund with a failure reason": { failure_reason: "414" },
+  },
+);
+check(
+  "refunds_completed_at_when_done",
+  "api.refunds",
+  { "a requested refund without completed_at": { completed_at: null } },
+  {
+    "a requested refund with completed_at": { completed_at: new Date() },
+    "a succeeded refund without completed_at": { status: "succeeded", completed_at: null },
+  },
+);
 check(
   "payment_notifications_body_object",
   "api.payment_notifications",
@@ -548,6 +627,86 @@ check(
   { "a zero window": { window_seconds: 0 }, "a negative window": { window_seconds: -60 } },
 );
 
+check(
+  "breaker_snapshots_instance_id_format",
+  "app_private.breaker_snapshots",
+  {
+    "hostname:pid:random": { instance_id: "web-1.jasaweb.id:4242:a1b2c3" },
+    "a configured id": { instance_id: "worker_2@eu" },
+  },
+  {
+    "an empty id": { instance_id: "" },
+    "an id with a space": { instance_id: "worker 1" },
+    "an id over 200 characters": { instance_id: "w".repeat(201) },
+  },
+);
+check(
+  "breaker_snapshots_breaker_format",
+  "app_private.breaker_snapshots",
+  { "a lower-case name": { breaker: "midtrans" }, "a name with - and _": { breaker: "mail_relay-2" } },
+  {
+    "an upper-case name": { breaker: "Midtrans" },
+    "an empty name": { breaker: "" },
+    "a leading digit": { breaker: "2x" },
+  },
+);
+check(
+  "breaker_snapshots_state_valid",
+  "app_private.breaker_snapshots",
+  { open: { state: "open" }, "half-open": { state: "half-open" } },
+  { "half_open with an underscore": { state: "half_open" }, "an upper-case state": { state: "OPEN" } },
+);
+check(
+  "breaker_snapshots_consecutive_failures_not_negative",
+  "app_private.breaker_snapshots",
+  { "0 failures": { consecutive_failures: 0 } },
+  { "-1 failures": { consecutive_failures: -1 } },
+);
+check(
+  "breaker_snapshots_half_open_successes_not_negative",
+  "app_private.breaker_snapshots",
+  { "1 success": { half_open_successes: 1 } },
+  { "-1 successes": { half_open_successes: -1 } },
+);
+check(
+  "breaker_snapshots_last_failure_complete",
+  "app_private.breaker_snapshots",
+  {
+    "a failure with time and reason": {
+      last_failure_at: new Date(),
+      last_failure_reason: "MidtransTransientError: 503",
+      total_calls: 1,
+      total_failures: 1,
+    },
+  },
+  {
+    "a failure time without a reason": { last_failure_at: new Date() },
+    "a reason without a time": { last_failure_reason: "503" },
+  },
+);
+check(
+  "breaker_snapshots_last_failure_reason_length",
+  "app_private.breaker_snapshots",
+  { "a reason of 1000 characters": { last_failure_at: new Date(), last_failure_reason: "x".repeat(1000) } },
+  { "a reason of 1001 characters": { last_failure_at: new Date(), last_failure_reason: "x".repeat(1001) } },
+);
+check(
+  "breaker_snapshots_totals_consistent",
+  "app_private.breaker_snapshots",
+  { "failures and rejections adding up to the calls": { total_calls: 5, total_failures: 3, total_rejections: 2 } },
+  {
+    "more failures and rejections than calls": { total_calls: 4, total_failures: 3, total_rejections: 2 },
+    "negative failures": { total_calls: 1, total_failures: -1 },
+    "negative rejections": { total_calls: 1, total_rejections: -1 },
+  },
+);
+check(
+  "breaker_snapshots_heartbeat_ms_range",
+  "app_private.breaker_snapshots",
+  { "a 100 ms beat": { heartbeat_ms: 100 }, "an hourly beat": { heartbeat_ms: 3_600_000 } },
+  { "a 99 ms beat": { heartbeat_ms: 99 }, "a beat over an hour": { heartbeat_ms: 3_600_001 } },
+);
+
 describe("CHECK constraints", () => {
   test.each(checkCases)("$title", async ({ table, row, expected }) => {
     expect(await attempt(table, row)).toEqual(expected);
@@ -630,6 +789,12 @@ describe("UNIQUE keys", () => {
       table: "api.payment_attempts",
       first: { order_id: "JW-dup-1" },
       second: { order_id: "JW-dup-1" },
+    },
+    {
+      key: "refunds_refund_key_key",
+      table: "api.refunds",
+      first: { refund_key: "JW-R-dup" },
+      second: { refund_key: "JW-R-dup", amount: 1 },
     },
     {
       key: "websocket_room_memberships_connection_id_room_id_key",
@@ -992,6 +1157,8 @@ describe("foreign keys", () => {
     { fkey: "projects_user_id_fkey", table: "api.projects", row: { user_id: missingParent } },
     { fkey: "invoices_project_id_fkey", table: "api.invoices", row: { project_id: missingParent } },
     { fkey: "payment_attempts_invoice_id_fkey", table: "api.payment_attempts", row: { invoice_id: missingParent } },
+    { fkey: "refunds_invoice_id_fkey", table: "api.refunds", row: { invoice_id: missingParent } },
+    { fkey: "refunds_requested_by_fkey", table: "api.refunds", row: { requested_by: missingParent } },
     { fkey: "user_secrets_user_id_fkey", table: "app_private.user_secrets", row: { user_id: missingParent } },
     {
       fkey: "project_secrets_project_id_fkey",
@@ -1063,6 +1230,7 @@ describe("defaults", () => {
     { table: "api.websocket_events", createdAt: "created_at" },
     { table: "api.websocket_message_queue", createdAt: "created_at" },
     { table: "api.real_time_notifications", createdAt: "created_at" },
+    { table: "api.refunds", createdAt: "created_at" },
   ];
   test.each(tables)(
     "$table gets a random UUID id and $createdAt = now() from the database",
@@ -1104,6 +1272,10 @@ describe("defaults", () => {
       expected: { payload: {}, priority: 0, attempts: 0, max_attempts: 5, expires_at: null },
     },
     { table: "api.real_time_notifications", expected: { priority: "medium", read: false, read_at: null } },
+    {
+      table: "api.refunds",
+      expected: { status: "requested", failure_reason: null, completed_at: null, midtrans_refund_id: null },
+    },
   ];
   test.each(columnDefaults)("a new row of $table starts as $expected", async ({ table, expected }) => {
     const row = await inRolledBackTransaction(db, (client) => insertRow(client, table, validRow[table]!()));
@@ -1131,6 +1303,12 @@ describe("defaults", () => {
     },
     { table: "api.faqs", change: "answer = 'Jawaban baru'", key: "id", row: () => validRow["api.faqs"]!() },
     {
+      table: "api.refunds",
+      change: "status = 'succeeded', completed_at = now()",
+      key: "id",
+      row: () => validRow["api.refunds"]!(),
+    },
+    {
       table: "app_private.user_secrets",
       change: `password_hash = '${BCRYPT}'`,
       key: "user_id",
@@ -1141,6 +1319,12 @@ describe("defaults", () => {
       change: "credentials_encrypted = '\\x01'",
       key: "project_id",
       row: () => validRow["app_private.project_secrets"]!(),
+    },
+    {
+      table: "app_private.breaker_snapshots",
+      change: "state = 'open', opened_at = now()",
+      key: "instance_id",
+      row: () => validRow["app_private.breaker_snapshots"]!(),
     },
     {
       table: "app_private.settings",
@@ -1197,6 +1381,8 @@ describe("defaults", () => {
       "api.payment_attempts",
       "api.pricing_plans",
       "api.projects",
+      "api.refunds",
+      "app_private.breaker_snapshots",
       "app_private.project_secrets",
       "app_private.settings",
       "app_private.user_secrets",

@@ -19,6 +19,7 @@ const signedIn = ["app_admin", "app_client"];
 const functions: Record<string, string[]> = {
   "admin_dashboard()": signedIn,
   "bi_revenue(date,date,text)": signedIn,
+  "cancel_invoice(uuid)": signedIn,
   "cancel_project(uuid)": signedIn,
   "create_project(text,text)": signedIn,
   "health()": everyone,
@@ -29,14 +30,17 @@ const functions: Record<string, string[]> = {
   "pay_invoice(uuid)": signedIn,
   "me()": signedIn,
   "project_credentials(uuid)": signedIn,
+  "refund_invoice(uuid,text,numeric)": signedIn,
   "register(text,text,text,text)": everyone,
+  "reset_circuit_breaker(text)": signedIn,
+  "resilience_status()": signedIn,
   "search_content(text,text,integer,integer)": everyone,
   "set_project_credentials(uuid,json)": signedIn,
   "set_project_status(uuid,text)": signedIn,
   "set_user_role(uuid,text)": signedIn,
 };
 
-test("the api schema holds exactly the 14 blueprint tables, the payment attempts and notifications, and no view", async () => {
+test("the api schema holds exactly the 14 blueprint tables, the payment attempts, notifications and refunds, and no view", async () => {
   const rows = await db.query<{ name: string; kind: string }>(
     `select relname as name, relkind::text as kind from pg_class
       where relnamespace = 'api'::regnamespace and relkind in ('r', 'p', 'v', 'm', 'f') order by 1`,
@@ -53,6 +57,7 @@ test("the api schema holds exactly the 14 blueprint tables, the payment attempts
       "pricing_plans",
       "projects",
       "real_time_notifications",
+      "refunds",
       "templates",
       "users",
       "websocket_connections",

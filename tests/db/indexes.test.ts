@@ -69,6 +69,12 @@ const expected: Record<string, Record<string, string>> = {
     payment_attempts_order_id_key: "unique btree (order_id)",
     payment_attempts_invoice_id_idx: "btree (invoice_id)",
   },
+  "api.refunds": {
+    refunds_pkey: "unique btree (id)",
+    refunds_refund_key_key: "unique btree (refund_key)",
+    refunds_invoice_id_idx: "btree (invoice_id)",
+    refunds_requested_by_idx: "btree (requested_by)",
+  },
   "api.payment_notifications": {
     payment_notifications_pkey: "unique btree (id)",
     payment_notifications_order_id_idx: "btree (order_id)",
@@ -249,8 +255,8 @@ describe("row level security and documentation", () => {
          from pg_type t where t.typnamespace = 'api'::regnamespace and t.typtype = 'e'
        order by 1`,
     );
-    // The blueprint's 14 tables, payment_attempts and payment_notifications.
-    expect(rows.filter((r) => r.object.startsWith("table ")).length).toBe(16);
+    // The blueprint's 14 tables, payment_attempts, payment_notifications and refunds.
+    expect(rows.filter((r) => r.object.startsWith("table ")).length).toBe(17);
     expect(rows.filter((r) => r.object.startsWith("type ")).length).toBe(10);
     expect(rows.filter((r) => !r.comment?.trim()).map((r) => r.object)).toEqual([]);
   });

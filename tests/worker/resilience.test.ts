@@ -156,14 +156,18 @@ test("accepted, then no answer: create returns the existing transaction, charged
   const order = orderId("rs-accepted");
   await setFaults(simulator, { acceptThenTimeoutNext: { count: 1, path: "/v2/charge" } });
   const before = simulator.callsTo("/v2/charge").length;
+  const startedAt = Date.now();
   const payment = await gateway.createQrisPayment(charge(order, 99_000));
+  const answeredAt = Date.now();
   expect(payment).toMatchObject({ orderId: order, status: "pending", existing: true, qrString: null });
   const held = (await transactionsOf(simulator)).filter((t) => t.order_id === order);
   expect(held).toHaveLength(1);
   expect(payment.transactionId).toBe(held[0]!.transaction_id);
   expect(payment.qrisUrl).toBe(`${simulator.url}/v2/qris/${payment.transactionId}/qr-code`);
   expect((await fetch(payment.qrisUrl)).headers.get("content-type")).toBe("image/png");
-  expect(Math.abs(payment.expiresAt.getTime() - (Date.now() + 15 * 60_000))).toBeLessThan(5000);
+  // 15 minutes after the charge was accepted (Midtrans times have whole seconds).
+  expect(payment.expiresAt.getTime()).toBeGreaterThanOrEqual(startedAt + 15 * 60_000 - 1_000);
+  expect(payment.expiresAt.getTime()).toBeLessThanOrEqual(answeredAt + 15 * 60_000);
   expect(
     simulator
       .callsTo("/v2/charge")

@@ -74,3 +74,20 @@ test("WORKER_SHUTDOWN_TIMEOUT_MS: 20 s by default, from the variable, refused ou
   for (const bad of ["50", "600001", "1.5", "soon"])
     expect(() => readConfig({ WORKER_SHUTDOWN_TIMEOUT_MS: bad })).toThrow("WORKER_SHUTDOWN_TIMEOUT_MS");
 });
+
+test("the worker instance: no id (hostname:pid:random is made at start) and a 15 s heartbeat by default; both configurable", () => {
+  expect(readConfig({}).worker).toEqual({ instanceId: undefined, heartbeatMs: 15_000 });
+  expect(readConfig({ WORKER_INSTANCE_ID: "worker-2.eu:blue", WORKER_HEARTBEAT_MS: "500" }).worker).toEqual({
+    instanceId: "worker-2.eu:blue",
+    heartbeatMs: 500,
+  });
+});
+
+test.each([
+  ["WORKER_INSTANCE_ID", "worker 2"],
+  ["WORKER_INSTANCE_ID", "w".repeat(201)],
+  ["WORKER_HEARTBEAT_MS", "99"],
+  ["WORKER_HEARTBEAT_MS", "3600001"],
+])("%s=%s is refused, naming the variable", (name, value) => {
+  expect(() => readConfig({ [name]: value })).toThrow(name);
+});
