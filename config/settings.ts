@@ -49,6 +49,7 @@ const envSchema = z.object({
   MIDTRANS_BREAKER_FAILURES: int(1, 100, 5),
   MIDTRANS_BREAKER_HALF_OPEN_AFTER_MS: int(100, 3_600_000, 60_000),
   MIDTRANS_BREAKER_SUCCESSES_TO_CLOSE: int(1, 100, 2),
+  WORKER_SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 20_000),
   WORKER_INSTANCE_ID: z
     .string()
     .regex(/^[A-Za-z0-9._:@-]{1,200}$/, "WORKER_INSTANCE_ID: 1-200 letters, digits and . _ : @ -")
@@ -117,6 +118,11 @@ export type StackConfig = {
   credentialsKey: string | undefined;
   workerPassword: string | undefined;
   jwtLifetimeSeconds: number;
+  /**
+   * How long a stopping worker (SIGTERM/SIGINT) lets running jobs finish
+   * before it releases them to other workers (worker/shutdown.ts).
+   */
+  workerShutdownTimeoutMs: number;
   /** The Midtrans server key: HTTP Basic user for the Core API and the secret of notification signatures. */
   midtransServerKey: string | undefined;
   midtrans: MidtransSettings;
@@ -152,6 +158,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     credentialsKey: e.CREDENTIALS_KEY,
     workerPassword: e.WORKER_PASSWORD,
     jwtLifetimeSeconds: e.JWT_LIFETIME_SECONDS,
+    workerShutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
     midtransServerKey: e.MIDTRANS_SERVER_KEY,
     midtrans: {
       baseUrl: e.MIDTRANS_BASE_URL?.replace(/\/+$/, ""),

@@ -14,7 +14,6 @@
  * part has exited, so an immediate second `npm start` finds nothing in use.
  */
 import path from "node:path";
-import type { Runner } from "graphile-worker";
 import { EMBEDDED_DATABASE } from "../config/paths";
 import { loadOrCreateSecrets, resolveSecrets } from "../config/secrets";
 import { readConfig, type StackConfig } from "../config/settings";
@@ -30,13 +29,13 @@ import { startSimulator, type RunningSimulator } from "../simulator";
 import { createMidtransGateway } from "../worker/payments/midtrans-gateway";
 import { workerInstance } from "../worker/resilience/instance";
 import { createResilienceMonitor } from "../worker/resilience/monitor";
-import { createTaskList, startWorker, type PaymentDependencies } from "../worker/runner";
+import { createTaskList, startWorker, type PaymentDependencies, type WorkerRunner } from "../worker/runner";
 
 type Running = {
   postgres?: EmbeddedServer;
   postgrest?: PostgrestServer;
   simulator?: RunningSimulator;
-  worker?: Runner;
+  worker?: WorkerRunner;
 };
 
 function log(message: string): void {
@@ -158,7 +157,7 @@ async function start(config: StackConfig, running: Running): Promise<void> {
  * reported and the next one is still stopped: PostgreSQL must always get its
  * clean shutdown. Returns false if any part failed.
  */
-async function stop(running: Running): Promise<boolean> {
+async function stop(running: Running, workerShutdownTimeoutMs: number): Promise<boolean> {
   let clean = true;
   const attempt = async (name: string, fn: (() => Promise<void>) | undefined) => {
     try {
@@ -169,7 +168,20 @@ async function stop(running: Running): Promise<boolean> {
     }
   };
   const worker = running.worker;
-  await attempt("the worker", worker && (() => worker.stop()));
+  // Running jobs may finish within the bound; the rest are released for the
+  // next start's worker (or another one) to run again.
+  await attempt(
+    "the worker",
+    worker &&
+      (async () => {
+        const outcome = await worker.stopWithin(workerShutdownTimeoutMs);
+        if (outcome.forced)
+          log(
+            `the worker released ${outcome.releasedJobIds.length} running job(s) after ${workerShutdownTimeoutMs} ms`,
+          );
+        if (outcome.errors.length) throw new Error(outcome.errors.join("; "));
+      }),
+  );
   running.worker = undefined;
   await attempt("PostgREST", running.postgrest?.stop);
   running.postgrest = undefined;
@@ -182,12 +194,21 @@ async function stop(running: Running): Promise<boolean> {
 
 async function main(): Promise<void> {
   const running: Running = {};
+  // Read with the configuration, before any worker runs.
+  let workerShutdownTimeoutMs = 0;
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
-    if (shuttingDown) return;
+    if (shuttingDown) {
+      // A second signal does not wait for the worker's running jobs.
+      if (running.worker) {
+        log(`${signal} again: releasing the worker's running jobs now`);
+        void running.worker.forceStop();
+      }
+      return;
+    }
     shuttingDown = true;
     log(`${signal}: stopping`);
-    const clean = await stop(running);
+    const clean = await stop(running, workerShutdownTimeoutMs);
     log(clean ? "stopped cleanly" : "stopped, with the errors above");
     process.exit(clean ? 0 : 1);
   };
@@ -200,10 +221,12 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => void shutdown("SIGHUP"));
 
   try {
-    await start(readConfig(), running);
+    const config = readConfig();
+    workerShutdownTimeoutMs = config.workerShutdownTimeoutMs;
+    await start(config, running);
   } catch (error) {
     process.stderr.write(`[jasaweb] could not start: ${describeStartupFailure(error)}\n`);
-    await stop(running);
+    await stop(running, workerShutdownTimeoutMs);
     process.exit(1);
   }
 }

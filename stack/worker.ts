@@ -2,8 +2,10 @@
  * `npm run worker`, and the image's default command (compiled:
  * `node dist/stack/worker.js`): the worker process on its own, connected as
  * `app_worker`: WORKER_DATABASE_URL, or DATABASE_URL's server and database
- * with WORKER_PASSWORD. SIGTERM or SIGINT stops taking jobs, lets running
- * ones finish, and closes the connections.
+ * with WORKER_PASSWORD. SIGTERM or SIGINT stops taking jobs and lets running
+ * ones finish for at most WORKER_SHUTDOWN_TIMEOUT_MS; jobs still running then
+ * are released to other workers (worker/shutdown.ts), and the connections
+ * closed. A second signal releases them at once.
  */
 import { readConfig } from "../config/settings";
 import { StartupError, describeStartupFailure } from "../config/startup-error";
@@ -42,11 +44,26 @@ async function main(): Promise<void> {
   const runner = await startWorker(workerConnectionString(config), { payments, resilience });
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      process.stdout.write(`worker: ${signal} again, releasing running jobs now\n`);
+      void runner.forceStop();
+      return;
+    }
     stopping = true;
-    process.stdout.write(`worker: ${signal}, stopping\n`);
-    void runner.stop().then(
-      () => process.exit(0),
+    process.stdout.write(
+      `worker: ${signal}, stopping (running jobs may finish within ${config.workerShutdownTimeoutMs} ms)\n`,
+    );
+    void runner.stopWithin(config.workerShutdownTimeoutMs).then(
+      (outcome) => {
+        if (outcome.forced)
+          process.stdout.write(
+            `worker: released ${outcome.releasedJobIds.length} running job(s) to other workers` +
+              `${outcome.releasedJobIds.length ? ` (${outcome.releasedJobIds.join(", ")})` : ""}\n`,
+          );
+        for (const error of outcome.errors) process.stderr.write(`worker: stopping: ${error}\n`);
+        process.stdout.write("worker: stopped\n");
+        process.exit(outcome.errors.length ? 1 : 0);
+      },
       (error: unknown) => {
         process.stderr.write(`worker: stopping failed: ${describeStartupFailure(error)}\n`);
         process.exit(1);

@@ -10,7 +10,18 @@
  * their jobs wait in the queue (graphile-worker takes only the jobs of tasks
  * it knows) until a worker that has one starts.
  */
-import { run, type Logger, type Runner, type TaskList } from "graphile-worker";
+import { EventEmitter } from "node:events";
+import {
+  Logger as WorkerLogger,
+  consoleLogFactory,
+  run,
+  type Logger,
+  type Runner,
+  type TaskList,
+  type WorkerEvents,
+  type WorkerPool,
+} from "graphile-worker";
+import { Pool } from "pg";
 import type { Canceller, Expirer, QrisCharger, Refunder, StatusReader } from "./payments/ports";
 import type { MonitorLog, ResilienceMonitor } from "./resilience/monitor";
 import { invoicesCancelPayment } from "./tasks/invoices__cancel_payment";
@@ -20,6 +31,7 @@ import { invoicesExpireStale } from "./tasks/invoices__expire_stale";
 import { invoicesReconcile } from "./tasks/invoices__reconcile";
 import { invoicesRefundPayment } from "./tasks/invoices__refund_payment";
 import { partitionsMaintain } from "./tasks/partitions__maintain";
+import { createWorkerShutdown, type ShutdownOutcome } from "./shutdown";
 
 export type PaymentDependencies = {
   gateway: QrisCharger & StatusReader & Refunder & Canceller & Expirer;
@@ -57,6 +69,18 @@ export function createCrontab(payments?: PaymentDependencies): string {
   );
 }
 
+/** The runner, whose stop() also closes its connections, and a bounded stop. */
+export type WorkerRunner = Runner & {
+  /**
+   * Stops taking jobs and lets running ones finish for at most `timeoutMs`;
+   * then releases the rest to other workers (worker/shutdown.ts). Closes the
+   * connections. Once; later calls return the same outcome.
+   */
+  stopWithin(timeoutMs: number): Promise<ShutdownOutcome>;
+  /** Releases running jobs now (a second signal), stopping if not yet stopping. */
+  forceStop(): Promise<ShutdownOutcome>;
+};
+
 export type WorkerOptions = {
   concurrency?: number;
   payments?: PaymentDependencies;
@@ -65,44 +89,87 @@ export type WorkerOptions = {
   /**
    * Reports the instance's breakers to the database and takes reset commands
    * (worker/resilience/monitor.ts): started with the runner, stopped (its
-   * rows removed) by the runner's stop().
+   * rows removed) when the runner stops.
    */
   resilience?: ResilienceMonitor;
 };
 
-export async function startWorker(connectionString: string, options: WorkerOptions = {}): Promise<Runner> {
-  const runner = await run({
-    connectionString,
-    concurrency: options.concurrency ?? 4,
-    // The process that embeds the runner owns signal handling.
-    noHandleSignals: true,
-    pollInterval: options.pollInterval ?? 2_000,
-    taskList: createTaskList(options.payments),
-    crontab: createCrontab(options.payments),
-    ...(options.logger ? { logger: options.logger } : {}),
+/** Unbounded, like graphile-worker's own stop(): jobs run to their end. */
+const UNBOUNDED_MS = 2 ** 31 - 1;
+
+export async function startWorker(connectionString: string, options: WorkerOptions = {}): Promise<WorkerRunner> {
+  const logger = options.logger ?? new WorkerLogger(consoleLogFactory);
+  const concurrency = options.concurrency ?? 4;
+  // Our own pool (graphile-worker then leaves closing it to us): a forced
+  // stop does not close the pool graphile-worker would have made.
+  const pgPool = new Pool({ connectionString, max: Math.max(10, concurrency + 2) });
+  // pg drops a broken client by itself; these handlers keep a server restart
+  // from crashing the process (graphile-worker's own handlers, as it installs them).
+  pgPool.on("error", (error) => logger.error(`PostgreSQL idle client generated error: ${error.message}`, { error }));
+  pgPool.on("connect", (client) => {
+    client.on("error", (error) =>
+      logger.error(`PostgreSQL active client generated error: ${error.message}`, { error }),
+    );
   });
-  const monitor = options.resilience;
-  if (!monitor) return runner;
-  const logger = options.logger?.scope({ label: "resilience" });
-  const log: MonitorLog | undefined = logger && ((level, message) => logger[level](message));
+  const events = new EventEmitter() as WorkerEvents;
+  let workerPool: WorkerPool | undefined;
+  events.on("pool:create", ({ workerPool: created }) => {
+    workerPool = created;
+  });
+  let runner: Runner;
   try {
-    await monitor.start(connectionString, log);
+    runner = await run({
+      pgPool,
+      events,
+      concurrency,
+      // The process that embeds the runner owns signal handling.
+      noHandleSignals: true,
+      pollInterval: options.pollInterval ?? 2_000,
+      taskList: createTaskList(options.payments),
+      crontab: createCrontab(options.payments),
+      logger,
+      // Completions and failures go through graphile-worker's batchers (no
+      // delay), which its shutdown flushes before it ends: without them a job
+      // finishing during a graceful stop could be completed after the
+      // connections close, and stay locked. They also retry through a
+      // database restart.
+      preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+    });
   } catch (error) {
-    await runner.stop();
+    await pgPool.end().catch(() => undefined);
     throw error;
   }
-  // The runner's own end (a fatal error) stops the monitor too.
-  const stopMonitor = () => monitor.stop().catch(() => undefined);
-  void runner.promise.then(stopMonitor, stopMonitor);
-  const stopRunner = runner.stop;
+  const shutdown = createWorkerShutdown({ runner, workerPool: () => workerPool, pgPool });
+
+  const monitor = options.resilience;
+  if (monitor) {
+    const scoped = logger.scope({ label: "resilience" });
+    const log: MonitorLog = (level, message) => scoped[level](message);
+    try {
+      await monitor.start(connectionString, log);
+    } catch (error) {
+      await shutdown.stop(UNBOUNDED_MS);
+      throw error;
+    }
+    // The runner's own end (a fatal error) stops the monitor too.
+    const stopMonitor = () => monitor.stop().catch(() => undefined);
+    void runner.promise.then(stopMonitor, stopMonitor);
+  }
+  /** The runner's stop, then the monitor's (which removes the instance's rows). */
+  const withMonitor = async (stopping: Promise<ShutdownOutcome>): Promise<ShutdownOutcome> => {
+    try {
+      return await stopping;
+    } finally {
+      await monitor?.stop();
+    }
+  };
   return {
     ...runner,
-    async stop(reason) {
-      try {
-        await stopRunner(reason);
-      } finally {
-        await monitor.stop();
-      }
+    stop: async () => {
+      const outcome = await withMonitor(shutdown.stop(UNBOUNDED_MS));
+      if (outcome.errors.length) throw new Error(outcome.errors.join("; "));
     },
+    stopWithin: (timeoutMs) => withMonitor(shutdown.stop(timeoutMs)),
+    forceStop: () => withMonitor(shutdown.force()),
   };
 }

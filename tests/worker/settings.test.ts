@@ -68,6 +68,13 @@ test.each([
   expect(() => readConfig({ [name]: value })).toThrow(name);
 });
 
+test("WORKER_SHUTDOWN_TIMEOUT_MS: 20 s by default, from the variable, refused out of 100 ms – 10 min", () => {
+  expect(readConfig({}).workerShutdownTimeoutMs).toBe(20_000);
+  expect(readConfig({ WORKER_SHUTDOWN_TIMEOUT_MS: "2500" }).workerShutdownTimeoutMs).toBe(2_500);
+  for (const bad of ["50", "600001", "1.5", "soon"])
+    expect(() => readConfig({ WORKER_SHUTDOWN_TIMEOUT_MS: bad })).toThrow("WORKER_SHUTDOWN_TIMEOUT_MS");
+});
+
 test("the worker instance: no id (hostname:pid:random is made at start) and a 15 s heartbeat by default; both configurable", () => {
   expect(readConfig({}).worker).toEqual({ instanceId: undefined, heartbeatMs: 15_000 });
   expect(readConfig({ WORKER_INSTANCE_ID: "worker-2.eu:blue", WORKER_HEARTBEAT_MS: "500" }).worker).toEqual({
