@@ -49,6 +49,8 @@ const envSchema = z.object({
   MIDTRANS_BREAKER_FAILURES: int(1, 100, 5),
   MIDTRANS_BREAKER_HALF_OPEN_AFTER_MS: int(100, 3_600_000, 60_000),
   MIDTRANS_BREAKER_SUCCESSES_TO_CLOSE: int(1, 100, 2),
+  MIDTRANS_QRIS_EXPIRY_MINUTES: int(1, 7 * 24 * 60, 15),
+  WORKER_CONCURRENCY: int(1, 64, 4),
   WORKER_SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 20_000),
   WORKER_INSTANCE_ID: z
     .string()
@@ -95,6 +97,8 @@ export type WorkerSettings = {
   instanceId: string | undefined;
   /** How often the instance reports its breakers (and so proves it is alive). */
   heartbeatMs: number;
+  /** Jobs one worker process runs at once (graphile-worker's concurrency). */
+  concurrency: number;
 };
 
 export type StackConfig = {
@@ -126,6 +130,8 @@ export type StackConfig = {
   /** The Midtrans server key: HTTP Basic user for the Core API and the secret of notification signatures. */
   midtransServerKey: string | undefined;
   midtrans: MidtransSettings;
+  /** How long a QR code may be paid (the charge's custom_expiry), in minutes. */
+  qrisExpiryMinutes: number;
   worker: WorkerSettings;
   /** Demo content (posts, pages, FAQs, templates, plans) on seeding; the admin user is always ensured. */
   seedDemoData: boolean | undefined;
@@ -181,7 +187,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
         successesToClose: e.MIDTRANS_BREAKER_SUCCESSES_TO_CLOSE,
       },
     },
-    worker: { instanceId: e.WORKER_INSTANCE_ID, heartbeatMs: e.WORKER_HEARTBEAT_MS },
+    worker: {
+      instanceId: e.WORKER_INSTANCE_ID,
+      heartbeatMs: e.WORKER_HEARTBEAT_MS,
+      concurrency: e.WORKER_CONCURRENCY,
+    },
+    qrisExpiryMinutes: e.MIDTRANS_QRIS_EXPIRY_MINUTES,
     seedDemoData: e.SEED_DEMO_DATA === undefined ? undefined : e.SEED_DEMO_DATA === "true",
     logLevel: e.LOG_LEVEL,
   };

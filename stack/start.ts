@@ -121,8 +121,13 @@ async function start(config: StackConfig, running: Running): Promise<void> {
     gateway: resilience.track("midtrans", (onStateChange) =>
       createMidtransGateway({ serverKey: midtrans.serverKey!, settings: midtrans.settings, onStateChange }),
     ),
+    qrisExpiryMinutes: config.qrisExpiryMinutes,
   };
-  const worker = await startWorker(prepared.connections.worker, { payments, resilience });
+  const worker = await startWorker(prepared.connections.worker, {
+    payments,
+    resilience,
+    concurrency: config.worker.concurrency,
+  });
   running.worker = worker;
   // A worker that fails stops its jobs, not the API: say why and keep serving.
   worker.promise.catch((error: unknown) => {

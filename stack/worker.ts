@@ -39,9 +39,14 @@ async function main(): Promise<void> {
         gateway: resilience.track("midtrans", (onStateChange) =>
           createMidtransGateway({ serverKey, settings: config.midtrans, onStateChange }),
         ),
+        qrisExpiryMinutes: config.qrisExpiryMinutes,
       }
     : undefined;
-  const runner = await startWorker(workerConnectionString(config), { payments, resilience });
+  const runner = await startWorker(workerConnectionString(config), {
+    payments,
+    resilience,
+    concurrency: config.worker.concurrency,
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

@@ -170,8 +170,19 @@ test("SIGTERM mid-charge: the process exits within the bound, the job is release
   expect(await chargeJobs(orderId)).toEqual([{ id: job.id, locked_by: null }]);
 
   await simulate(simulator, "DELETE", "/simulate/faults");
-  await startWorkerProcess();
+  // The successor's QR codes stay payable for 45 minutes (custom_expiry from its configuration).
+  await startWorkerProcess({ MIDTRANS_QRIS_EXPIRY_MINUTES: "45" });
   await waitForQr(db, invoiceId);
+  const expiresIn = Number(
+    (
+      await db.query<{ ms: string }>(
+        "select extract(epoch from qris_expires_at - now()) * 1000 as ms from api.invoices where id = $1",
+        [invoiceId],
+      )
+    )[0]!.ms,
+  );
+  expect(expiresIn).toBeGreaterThan(44 * 60_000);
+  expect(expiresIn).toBeLessThanOrEqual(45 * 60_000);
   await payAndWait(invoiceId, orderId);
   // The stopped worker's charge reaches Midtrans after its 8 s: a duplicate, refused.
   await until("the first charge's 8 s to pass", async () => (Date.now() - signalled > 8_500 ? true : undefined));

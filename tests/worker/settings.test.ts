@@ -75,12 +75,16 @@ test("WORKER_SHUTDOWN_TIMEOUT_MS: 20 s by default, from the variable, refused ou
     expect(() => readConfig({ WORKER_SHUTDOWN_TIMEOUT_MS: bad })).toThrow("WORKER_SHUTDOWN_TIMEOUT_MS");
 });
 
-test("the worker instance: no id (hostname:pid:random is made at start) and a 15 s heartbeat by default; both configurable", () => {
-  expect(readConfig({}).worker).toEqual({ instanceId: undefined, heartbeatMs: 15_000 });
-  expect(readConfig({ WORKER_INSTANCE_ID: "worker-2.eu:blue", WORKER_HEARTBEAT_MS: "500" }).worker).toEqual({
-    instanceId: "worker-2.eu:blue",
-    heartbeatMs: 500,
-  });
+test("the worker instance: no id (hostname:pid:random is made at start), a 15 s heartbeat and 4 jobs at once by default; all configurable", () => {
+  expect(readConfig({}).worker).toEqual({ instanceId: undefined, heartbeatMs: 15_000, concurrency: 4 });
+  expect(
+    readConfig({ WORKER_INSTANCE_ID: "worker-2.eu:blue", WORKER_HEARTBEAT_MS: "500", WORKER_CONCURRENCY: "12" }).worker,
+  ).toEqual({ instanceId: "worker-2.eu:blue", heartbeatMs: 500, concurrency: 12 });
+});
+
+test("MIDTRANS_QRIS_EXPIRY_MINUTES: 15 minutes (Midtrans' default) unless set, up to 7 days", () => {
+  expect(readConfig({}).qrisExpiryMinutes).toBe(15);
+  expect(readConfig({ MIDTRANS_QRIS_EXPIRY_MINUTES: "60" }).qrisExpiryMinutes).toBe(60);
 });
 
 test.each([
@@ -88,6 +92,12 @@ test.each([
   ["WORKER_INSTANCE_ID", "w".repeat(201)],
   ["WORKER_HEARTBEAT_MS", "99"],
   ["WORKER_HEARTBEAT_MS", "3600001"],
+  ["WORKER_CONCURRENCY", "0"],
+  ["WORKER_CONCURRENCY", "65"],
+  ["WORKER_CONCURRENCY", "2.5"],
+  ["MIDTRANS_QRIS_EXPIRY_MINUTES", "0"],
+  ["MIDTRANS_QRIS_EXPIRY_MINUTES", "10081"],
+  ["MIDTRANS_QRIS_EXPIRY_MINUTES", "soon"],
 ])("%s=%s is refused, naming the variable", (name, value) => {
   expect(() => readConfig({ [name]: value })).toThrow(name);
 });
