@@ -21,6 +21,8 @@ function isPayload(payload: unknown): payload is Payload {
 
 type RefundRow = {
   order_id: string;
+  /** The paid charge's Midtrans transaction id (null only if it was never recorded). */
+  transaction_id: string | null;
   amount: string;
   reason: string;
   refund_key: string;
@@ -31,14 +33,19 @@ export function invoicesRefundPayment(gateway: Refunder & StatusReader): Task {
   return async (payload, helpers) => {
     if (!isPayload(payload)) throw new Error(`invoices__refund_payment: bad payload ${JSON.stringify(payload)}`);
     const { rows } = await helpers.query<RefundRow>(
-      "select r.order_id, r.amount::text as amount, r.reason, r.refund_key, r.status from api.refunds r where r.id = $1",
+      `select r.order_id, a.midtrans_transaction_id as transaction_id, r.amount::text as amount, r.reason,
+              r.refund_key, r.status
+         from api.refunds r left join api.payment_attempts a on a.order_id = r.order_id
+        where r.id = $1`,
       [payload.refund_id],
     );
     const refund = rows[0];
     if (!refund) return;
     if (refund.status === "requested") {
       try {
-        const approved = await gateway.refundPayment(refund.order_id, {
+        // By transaction id where we have it: Midtrans refunds GoPay's static
+        // QRIS only by transaction id, and it names one charge unambiguously.
+        const approved = await gateway.refundPayment(refund.transaction_id ?? refund.order_id, {
           amount: Number(refund.amount),
           reason: refund.reason,
           refundKey: refund.refund_key,
