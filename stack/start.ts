@@ -36,6 +36,8 @@ type Running = {
   postgrest?: PostgrestServer;
   simulator?: RunningSimulator;
   worker?: WorkerRunner;
+  /** Set when the stack starts stopping (its worker's end is then expected). */
+  stopping?: boolean;
 };
 
 function log(message: string): void {
@@ -129,10 +131,15 @@ async function start(config: StackConfig, running: Running): Promise<void> {
     concurrency: config.worker.concurrency,
   });
   running.worker = worker;
-  // A worker that fails stops its jobs, not the API: say why and keep serving.
-  worker.promise.catch((error: unknown) => {
-    if (running.worker === worker) running.worker = undefined;
-    process.stderr.write(`[jasaweb] the worker stopped: ${(error as Error)?.stack ?? String(error)}\n`);
+  // The worker starts its runner again by itself after a database outage
+  // (worker/runner-supervisor.ts); it ends on its own only when graphile-worker
+  // stops cleanly by itself (a breaking migration of its schema). That stops
+  // its jobs, not the API: say so and keep serving.
+  void worker.promise.then(() => {
+    if (running.stopping || running.worker !== worker) return;
+    running.worker = undefined;
+    process.stderr.write("[jasaweb] the worker stopped by itself; restart npm start to run jobs again\n");
+    void worker.stopWithin(config.workerShutdownTimeoutMs);
   });
 
   log(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
@@ -163,6 +170,7 @@ async function start(config: StackConfig, running: Running): Promise<void> {
  * clean shutdown. Returns false if any part failed.
  */
 async function stop(running: Running, workerShutdownTimeoutMs: number): Promise<boolean> {
+  running.stopping = true;
   let clean = true;
   const attempt = async (name: string, fn: (() => Promise<void>) | undefined) => {
     try {

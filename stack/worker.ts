@@ -80,7 +80,16 @@ async function main(): Promise<void> {
   process.stdout.write(
     `worker: running as app_worker, instance ${resilience.instance.id}${payments ? "" : " (no MIDTRANS_SERVER_KEY: payment jobs wait)"}\n`,
   );
+  // The runner is started again by itself after a database outage
+  // (worker/runner-supervisor.ts); it ends here only when graphile-worker
+  // stopped cleanly by itself (a breaking migration of its schema, exit code
+  // 57): close the connections and exit non-zero for the supervisor.
   await runner.promise;
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write("worker: the job runner ended by itself; exiting\n");
+  await runner.stopWithin(config.workerShutdownTimeoutMs);
+  process.exit(typeof process.exitCode === "number" && process.exitCode !== 0 ? process.exitCode : 1);
 }
 
 main().catch((error: unknown) => {

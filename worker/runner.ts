@@ -31,6 +31,7 @@ import { invoicesExpireStale } from "./tasks/invoices__expire_stale";
 import { invoicesReconcile } from "./tasks/invoices__reconcile";
 import { invoicesRefundPayment } from "./tasks/invoices__refund_payment";
 import { partitionsMaintain } from "./tasks/partitions__maintain";
+import { superviseRunner } from "./runner-supervisor";
 import { createWorkerShutdown, type ShutdownOutcome } from "./shutdown";
 
 export type PaymentDependencies = {
@@ -79,6 +80,12 @@ export type WorkerRunner = Runner & {
   stopWithin(timeoutMs: number): Promise<ShutdownOutcome>;
   /** Releases running jobs now (a second signal), stopping if not yet stopping. */
   forceStop(): Promise<ShutdownOutcome>;
+  /**
+   * Spans graphile-worker's runners: one that ends with an error is started
+   * again (worker/runner-supervisor.ts). Settles when stopped, or when a
+   * runner ended cleanly by itself; never rejects.
+   */
+  promise: Promise<void>;
 };
 
 export type WorkerOptions = {
@@ -92,6 +99,8 @@ export type WorkerOptions = {
    * rows removed) when the runner stops.
    */
   resilience?: ResilienceMonitor;
+  /** Wait before the n-th attempt to start the runner again after it died (default: 1 s doubling to 30 s). */
+  restartDelayMs?: (attempt: number) => number;
 };
 
 /** Unbounded, like graphile-worker's own stop(): jobs run to their end. */
@@ -116,9 +125,8 @@ export async function startWorker(connectionString: string, options: WorkerOptio
   events.on("pool:create", ({ workerPool: created }) => {
     workerPool = created;
   });
-  let runner: Runner;
-  try {
-    runner = await run({
+  const start = async (): Promise<Runner> => {
+    const runner = await run({
       pgPool,
       events,
       concurrency,
@@ -131,29 +139,63 @@ export async function startWorker(connectionString: string, options: WorkerOptio
       // Completions and failures go through graphile-worker's batchers (no
       // delay), which its shutdown flushes before it ends: without them a job
       // finishing during a graceful stop could be completed after the
-      // connections close, and stay locked. They also retry through a
-      // database restart.
+      // connections close, and stay locked. (Unbatched, a completion that
+      // meets a lost connection is an unhandled rejection.) A batch that
+      // meets a lost connection is not retried (graphile/worker#636) and
+      // ends the runner: the supervisor below starts it again.
       preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     });
+    // The runner's promise resolves even when its worker pool ended with an
+    // error (graphile-worker logs it); the pool's promise tells.
+    const poolEnd = workerPool!.promise.then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+    return {
+      ...runner,
+      promise: runner.promise.then(async () => {
+        const failed = await poolEnd;
+        if (failed) throw failed.error;
+      }),
+    };
+  };
+  let first: Runner;
+  try {
+    first = await start();
   } catch (error) {
     await pgPool.end().catch(() => undefined);
     throw error;
   }
-  const shutdown = createWorkerShutdown({ runner, workerPool: () => workerPool, pgPool });
+  const scoped = logger.scope({ label: "supervisor" });
+  const supervised = superviseRunner(first, {
+    log: (level, message) => scoped[level](message),
+    restartDelayMs: options.restartDelayMs,
+    restart: async () => {
+      // The dead runner's pool is gone; the jobs it still held locked (a
+      // completion or failure that could not be written) run again at once.
+      const dead = workerPool;
+      if (dead) await pgPool.query("select graphile_worker.force_unlock_workers(array[$1::text])", [dead.id]);
+      return start();
+    },
+  });
+  const shutdown = createWorkerShutdown({
+    runner: supervised,
+    workerPool: () => (supervised.current() ? workerPool : undefined),
+    pgPool,
+  });
 
   const monitor = options.resilience;
   if (monitor) {
-    const scoped = logger.scope({ label: "resilience" });
-    const log: MonitorLog = (level, message) => scoped[level](message);
+    const scopedMonitor = logger.scope({ label: "resilience" });
+    const log: MonitorLog = (level, message) => scopedMonitor[level](message);
     try {
       await monitor.start(connectionString, log);
     } catch (error) {
       await shutdown.stop(UNBOUNDED_MS);
       throw error;
     }
-    // The runner's own end (a fatal error) stops the monitor too.
-    const stopMonitor = () => monitor.stop().catch(() => undefined);
-    void runner.promise.then(stopMonitor, stopMonitor);
+    // The runner's own end (ended by itself, not restarted) stops the monitor too.
+    void supervised.promise.then(() => monitor.stop().catch(() => undefined));
   }
   /** The runner's stop, then the monitor's (which removes the instance's rows). */
   const withMonitor = async (stopping: Promise<ShutdownOutcome>): Promise<ShutdownOutcome> => {
@@ -164,7 +206,14 @@ export async function startWorker(connectionString: string, options: WorkerOptio
     }
   };
   return {
-    ...runner,
+    events,
+    addJob: (...args) => {
+      const runner = supervised.current();
+      if (!runner) return Promise.reject(new Error("the job runner is not running (restarting)"));
+      return runner.addJob(...args);
+    },
+    kill: (reason) => supervised.kill(reason),
+    promise: supervised.promise,
     stop: async () => {
       const outcome = await withMonitor(shutdown.stop(UNBOUNDED_MS));
       if (outcome.errors.length) throw new Error(outcome.errors.join("; "));

@@ -29,7 +29,7 @@ export type ShutdownOutcome = {
 };
 
 export type ShutdownParts = {
-  runner: Runner;
+  runner: Pick<Runner, "stop">;
   /** The runner's worker pool (captured from graphile-worker's `pool:create` event). */
   workerPool: () => WorkerPool | undefined;
   /** The connection pool the runner was given; closed last. */
