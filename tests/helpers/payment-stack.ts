@@ -10,11 +10,10 @@ import { Logger } from "@graphile/logger";
 import { startApi, type TestApi } from "./api";
 import { createAdmin, registerClient, type SignedIn } from "./auth";
 import { createSeededDatabase, type TestDatabase } from "./database";
+import { simulatorPayments, until } from "./payments";
 import { simulate, startTestSimulator, transactionView, type TransactionView } from "./simulator";
 import { TEST_MIDTRANS_SERVER_KEY } from "../setup/cluster";
-import { readConfig } from "../../config/settings";
 import { startWorker } from "../../worker/runner";
-import { createMidtransGateway } from "../../worker/payments/midtrans-gateway";
 import type { RunningSimulator } from "../../simulator";
 
 export type PaymentStack = {
@@ -27,17 +26,6 @@ export type PaymentStack = {
   stop(): Promise<void>;
 };
 
-/** Polls until probe gives a value (20 s by default: the machine is shared). */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 export async function startPaymentStack(): Promise<PaymentStack> {
   const db = await createSeededDatabase();
   const api = await startApi(db);
@@ -47,13 +35,7 @@ export async function startPaymentStack(): Promise<PaymentStack> {
   });
   const worker = await startWorker(db.connections.worker, {
     pollInterval: 200,
-    payments: {
-      gateway: createMidtransGateway({
-        serverKey: TEST_MIDTRANS_SERVER_KEY,
-        settings: readConfig({ MIDTRANS_BASE_URL: simulator.url, MIDTRANS_RETRY_BASE_DELAY_MS: "100" }).midtrans,
-      }),
-      qrisExpiryMinutes: 15,
-    },
+    payments: simulatorPayments(simulator, { MIDTRANS_RETRY_BASE_DELAY_MS: "100" }),
     logger: new Logger(() => () => undefined),
   });
   const client = await registerClient(api);

@@ -14,11 +14,11 @@ import {
   orderProject,
   rpc,
   startPaymentStack,
-  until,
   untilInvoiceStatus,
   paidInvoice,
   type PaymentStack,
 } from "../helpers/payment-stack";
+import { until } from "../helpers/payments";
 import { simulate, transactionsOf } from "../helpers/simulator";
 
 let stack: PaymentStack;

@@ -13,11 +13,10 @@ import { startApi, type TestApi } from "../helpers/api";
 import { registerClient, type SignedIn } from "../helpers/auth";
 import { createSeededDatabase, type TestDatabase } from "../helpers/database";
 import { simulate, startTestSimulator, transactionsOf } from "../helpers/simulator";
+import { simulatorPayments, until } from "../helpers/payments";
 import { TEST_MIDTRANS_SERVER_KEY } from "../setup/cluster";
-import { readConfig } from "../../config/settings";
 import { startWorker } from "../../worker/runner";
 import { withClient } from "../../db/pg";
-import { createMidtransGateway } from "../../worker/payments/midtrans-gateway";
 import type { RunningSimulator } from "../../simulator";
 
 let db: TestDatabase;
@@ -26,26 +25,10 @@ let simulator: RunningSimulator;
 let worker: Runner;
 let client: SignedIn;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The worker as stack/worker.ts configures it, with the simulator as Midtrans. */
 const workerOptions = () => ({
   pollInterval: 200,
-  payments: {
-    gateway: createMidtransGateway({
-      serverKey: TEST_MIDTRANS_SERVER_KEY,
-      settings: readConfig({ MIDTRANS_BASE_URL: simulator.url }).midtrans,
-    }),
-    qrisExpiryMinutes: 15,
-  },
+  payments: simulatorPayments(simulator),
   logger: new Logger(() => () => undefined),
 });
 

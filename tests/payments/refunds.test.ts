@@ -12,10 +12,10 @@ import {
   paidInvoice,
   rpc,
   startPaymentStack,
-  until,
   untilInvoiceStatus,
   type PaymentStack,
 } from "../helpers/payment-stack";
+import { until } from "../helpers/payments";
 import { simulate } from "../helpers/simulator";
 import { TEST_MIDTRANS_SERVER_KEY } from "../setup/cluster";
 
