@@ -149,9 +149,10 @@ export class ConsecutiveCircuitBreaker {
   }
 
   private failed(error: unknown): void {
+    const at = this.now();
     this.totals.failures += 1;
     this.consecutiveFailures += 1;
-    this.lastFailureAt = this.now();
+    this.lastFailureAt = at;
     this.lastFailureReason = describe(error);
     // A failed trial reopens at once; a closed circuit opens after N in a row.
     if (
@@ -159,7 +160,8 @@ export class ConsecutiveCircuitBreaker {
       (this.stateNow === "closed" && this.consecutiveFailures >= this.options.failuresToOpen)
     ) {
       this.halfOpenSuccesses = 0;
-      this.openedAt = this.now();
+      // The failure that opens the circuit: one instant for both.
+      this.openedAt = at;
       this.transition("open");
     }
   }
