@@ -1,5 +1,5 @@
 --! Previous: sha1:be7127a21301a2cebeb7d837f82e20f912b1d97e
---! Hash: sha1:ae4a1d8d4c8c524e57076800faef52f94eba5040
+--! Hash: sha1:cb03eb6f2f897d8993e458f807da3dfd1a197eff
 --! Message: breaker reset requests
 
 -- A breaker reset that no worker instance can miss. NOTIFY stays the fast
@@ -92,7 +92,7 @@ create or replace function api.reset_circuit_breaker(name text) returns json
 as $$
 declare
   requested_by uuid;
-  requested_at timestamptz;
+  request_time timestamptz;
   before_reset jsonb;
   reached text[];
 begin
@@ -120,11 +120,11 @@ begin
   -- of two concurrent requests, the one that commits last has the later
   -- time, so an instance that applied one never skips the other.
   insert into app_private.breaker_reset_requests as r (breaker, requested_at, requested_by)
-  values (reset_circuit_breaker.name, date_trunc('milliseconds', clock_timestamp()), reset_circuit_breaker.requested_by)
+  values (reset_circuit_breaker.name, date_trunc('milliseconds', clock_timestamp()), requested_by)
   on conflict on constraint breaker_reset_requests_pkey do update
     set requested_at = greatest(date_trunc('milliseconds', clock_timestamp()), r.requested_at + interval '1 millisecond'),
         requested_by = excluded.requested_by
-  returning r.requested_at into requested_at;
+  returning r.requested_at into request_time;
   perform app_private.write_audit('UPDATE', 'circuit_breakers', reset_circuit_breaker.name,
     jsonb_build_object('instances', before_reset),
     jsonb_build_object('command', 'reset_circuit_breaker', 'instances', to_jsonb(reached)));
@@ -132,9 +132,9 @@ begin
   -- connection is down finds the request on its next heartbeat.
   perform pg_notify('worker_control', json_build_object(
     'command', 'reset_circuit_breaker', 'name', reset_circuit_breaker.name, 'requested_by', requested_by,
-    'requested_at', requested_at)::text);
+    'requested_at', request_time)::text);
   return json_build_object('name', reset_circuit_breaker.name, 'requested_by', requested_by,
-                           'requested_at', requested_at, 'instances', to_json(reached));
+                           'requested_at', request_time, 'instances', to_json(reached));
 end;
 $$;
 comment on function api.reset_circuit_breaker(text) is
