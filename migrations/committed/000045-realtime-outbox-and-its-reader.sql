@@ -1,5 +1,5 @@
 --! Previous: sha1:be7127a21301a2cebeb7d837f82e20f912b1d97e
---! Hash: sha1:04ef4dea9cf013d82550a42bf20a2c112caca429
+--! Hash: sha1:8b66d82659fa6b6728d6002e0178fe9f605b3b32
 --! Message: realtime outbox and its reader
 
 -- The realtime outbox: every realtime event is one row here, written in the
@@ -32,7 +32,7 @@ create table app_private.realtime_messages (
     cardinality(rooms) between 1 and 3 and array_position(rooms, null) is null
     and array_to_string(rooms, ',') ~ '^((user|project):[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|admin|all)(,((user|project):[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|admin|all))*$'),
   constraint realtime_messages_payload_small check (
-    jsonb_typeof(payload) = 'object' and octet_length(payload::text) <= 4096),
+    jsonb_typeof(payload) = 'object' and octet_length(payload::text) <= 16384),
   constraint realtime_messages_expires_at_after_created_at check (expires_at > created_at)
 );
 comment on table app_private.realtime_messages is
@@ -41,7 +41,7 @@ comment on column app_private.realtime_messages.id is E'The message''s stable id
 comment on column app_private.realtime_messages.xid is E'The writing transaction (pg_current_xact_id()): the reader compares it with snapshots to know which messages committed since its last call.';
 comment on column app_private.realtime_messages.event is E'project_update, payment_received, notification or admin_broadcast. Text with a CHECK rather than api.websocket_event_type, which lacks notification (an added enum label could not be dropped by a down script).';
 comment on column app_private.realtime_messages.rooms is E'Who the message is for: user:<id> (that user''s sockets), project:<id> (sockets that joined the project''s room: its owner or admins), admin (every admin), all (every socket). A socket in several of them gets the message once.';
-comment on column app_private.realtime_messages.payload is E'Ids and short hints only (at most 4 kB; the hub reads the rest from the tables). An admin broadcast carries its title and message, which exist nowhere else.';
+comment on column app_private.realtime_messages.payload is E'Ids and short hints only (at most 16 kB; the hub reads the rest from the tables). An admin broadcast carries its title and message, which exist nowhere else.';
 comment on column app_private.realtime_messages.priority is E'For the offline queue: replay order of messages a user missed (critical first).';
 comment on column app_private.realtime_messages.expires_at is E'After this the message is neither delivered nor replayed (7 days unless the source says otherwise).';
 

@@ -1,5 +1,5 @@
---! Previous: sha1:04ef4dea9cf013d82550a42bf20a2c112caca429
---! Hash: sha1:a0b0d9a5ad52fe90bbac872e93cf623f214f6435
+--! Previous: sha1:8b66d82659fa6b6728d6002e0178fe9f605b3b32
+--! Hash: sha1:06b4ff1073d851d1ad10a24be47001e5334d1e4c
 --! Message: realtime sources: project, payment and notification triggers
 
 -- The realtime sources in the database: statement-level triggers that write

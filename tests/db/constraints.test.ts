@@ -743,9 +743,9 @@ check(
 check(
   "realtime_messages_payload_small",
   "app_private.realtime_messages",
-  { "a payload of ids": { payload: { invoice_id: UUID_A } }, "4 kB": { payload: { x: "a".repeat(4087) } } },
+  { "a payload of ids": { payload: { invoice_id: UUID_A } }, "16 kB": { payload: { x: "a".repeat(16375) } } },
   {
-    "a payload over 4 kB": { payload: { x: "a".repeat(4088) } },
+    "a payload over 16 kB": { payload: { x: "a".repeat(16376) } },
     "an array": { payload: JSON.stringify([UUID_A]) },
     "a string": { payload: JSON.stringify("x") },
   },
