@@ -99,6 +99,11 @@ const validRow: Record<string, () => Row> = {
     breaker: `breaker-${Math.random().toString(36).slice(2, 10)}`,
     requested_at: new Date(),
   }),
+  "app_private.realtime_messages": () => ({
+    event: "project_update",
+    rooms: [`user:${fx.userId}`, `project:${fx.projectId}`, "admin"],
+    payload: { project_id: fx.projectId },
+  }),
   "app_private.rate_limits": () => ({
     action: `test_action_${Math.random().toString(36).slice(2)}`,
     max_count: 5,
@@ -722,6 +727,50 @@ check(
   "app_private.breaker_reset_requests",
   { "a time in whole milliseconds": { requested_at: "2025-03-01T10:00:00.123Z" } },
   { "a time with microseconds": { requested_at: "2025-03-01T10:00:00.123456Z" } },
+);
+const UUID_A = "0b4c7f0e-5d7a-4f4e-9c1a-2f3e4d5c6b7a";
+check(
+  "realtime_messages_event_valid",
+  "app_private.realtime_messages",
+  {
+    payment_received: { event: "payment_received" },
+    "notification (not in api.websocket_event_type)": { event: "notification" },
+    admin_broadcast: { event: "admin_broadcast", rooms: ["all"] },
+  },
+  { "an unknown event": { event: "heartbeat" }, "an upper-case event": { event: "PROJECT_UPDATE" } },
+);
+check(
+  "realtime_messages_rooms_valid",
+  "app_private.realtime_messages",
+  {
+    "one user room": { rooms: [`user:${UUID_A}`] },
+    everyone: { rooms: ["all"] },
+    "admins only": { rooms: ["admin"] },
+  },
+  {
+    "no room": { rooms: [] },
+    "four rooms": { rooms: ["admin", "all", `user:${UUID_A}`, `project:${UUID_A}`] },
+    "a room that is not a uuid": { rooms: ["user:42"] },
+    "an unknown kind of room": { rooms: [`team:${UUID_A}`] },
+    "a null room": { rooms: ["admin", null] },
+    "an upper-case uuid": { rooms: [`user:${UUID_A.toUpperCase()}`] },
+  },
+);
+check(
+  "realtime_messages_payload_small",
+  "app_private.realtime_messages",
+  { "a payload of ids": { payload: { invoice_id: UUID_A } }, "16 kB": { payload: { x: "a".repeat(16375) } } },
+  {
+    "a payload over 16 kB": { payload: { x: "a".repeat(16376) } },
+    "an array": { payload: JSON.stringify([UUID_A]) },
+    "a string": { payload: JSON.stringify("x") },
+  },
+);
+check(
+  "realtime_messages_expires_at_after_created_at",
+  "app_private.realtime_messages",
+  { "a one-minute life": { expires_at: new Date(Date.now() + 60_000) } },
+  { "already expired": { expires_at: new Date(Date.now() - 60_000) } },
 );
 
 describe("CHECK constraints", () => {

@@ -18,6 +18,7 @@ const signedIn = ["app_admin", "app_client"];
 
 const functions: Record<string, string[]> = {
   "admin_dashboard()": signedIn,
+  "admin_broadcast(text,text,notification_priority)": signedIn,
   "bi_revenue(date,date,text)": signedIn,
   "cancel_invoice(uuid)": signedIn,
   "cancel_project(uuid)": signedIn,
