@@ -95,6 +95,10 @@ const validRow: Record<string, () => Row> = {
     heartbeat_ms: 15_000,
     started_at: new Date(),
   }),
+  "app_private.breaker_reset_requests": () => ({
+    breaker: `breaker-${Math.random().toString(36).slice(2, 10)}`,
+    requested_at: new Date(),
+  }),
   "app_private.realtime_messages": () => ({
     event: "project_update",
     rooms: [`user:${fx.userId}`, `project:${fx.projectId}`, "admin"],
@@ -712,6 +716,18 @@ check(
   { "a 99 ms beat": { heartbeat_ms: 99 }, "a beat over an hour": { heartbeat_ms: 3_600_001 } },
 );
 
+check(
+  "breaker_reset_requests_breaker_format",
+  "app_private.breaker_reset_requests",
+  { "a lower-case name": { breaker: "midtrans" }, "a name with - and _": { breaker: "mail_relay-2" } },
+  { "an upper-case name": { breaker: "Midtrans" }, "an empty name": { breaker: "" } },
+);
+check(
+  "breaker_reset_requests_requested_at_milliseconds",
+  "app_private.breaker_reset_requests",
+  { "a time in whole milliseconds": { requested_at: "2025-03-01T10:00:00.123Z" } },
+  { "a time with microseconds": { requested_at: "2025-03-01T10:00:00.123456Z" } },
+);
 const UUID_A = "0b4c7f0e-5d7a-4f4e-9c1a-2f3e4d5c6b7a";
 check(
   "realtime_messages_event_valid",
@@ -1189,6 +1205,22 @@ describe("foreign keys", () => {
     ]);
   });
 
+  test("deleting a user keeps the breaker reset they requested, with requested_by NULL (breaker_reset_requests_requested_by_fkey on delete set null)", async () => {
+    const rows = await inRolledBackTransaction(db, async (client) => {
+      const deleted = await userWithEverything(client, "hapus");
+      await client.query(
+        "insert into app_private.breaker_reset_requests (breaker, requested_at, requested_by) values ('set-null-test', '2025-03-01T10:00:00Z', $1)",
+        [deleted.userId],
+      );
+      await client.query("delete from api.users where id = $1", [deleted.userId]);
+      const { rows } = await client.query(
+        "select requested_by from app_private.breaker_reset_requests where breaker = 'set-null-test'",
+      );
+      return rows;
+    });
+    expect(rows).toEqual([{ requested_by: null }]);
+  });
+
   test("deleting a project deletes its invoices and secrets and keeps its owner (invoices_project_id_fkey, project_secrets_project_id_fkey)", async () => {
     const left = await inRolledBackTransaction(db, async (client) => {
       const g = await userWithEverything(client, "proyek");
@@ -1237,6 +1269,11 @@ describe("foreign keys", () => {
       row: { user_id: missingParent },
     },
     { fkey: "audit_logs_user_id_fkey", table: "api.audit_logs", row: { user_id: missingParent } },
+    {
+      fkey: "breaker_reset_requests_requested_by_fkey",
+      table: "app_private.breaker_reset_requests",
+      row: { requested_by: missingParent },
+    },
     {
       fkey: "revoked_tokens_user_id_fkey",
       table: "app_private.revoked_tokens",

@@ -3,7 +3,17 @@
  * each breaker it tracks to the database on every state change (the
  * gateway's onStateChange) and on every heartbeat (with the totals and
  * last_seen_at, which tell admins the instance is alive), and resets a
- * breaker when api.reset_circuit_breaker asks on the control channel.
+ * breaker when api.reset_circuit_breaker asks.
+ *
+ * A reset request reaches it two ways: NOTIFY on the control channel (at
+ * once), and the answer of every snapshot write (the latest request's
+ * time), so a request sent while the listening connection was down is
+ * applied on the next heartbeat, or as soon as the connection is back (a
+ * reconnection reports every breaker at once). The instance remembers, per
+ * breaker, the time of the last request it applied, starting at its start
+ * on the database's clock (the clock the request times come from): a
+ * request is applied once, whichever way it comes first, and one older than
+ * the instance is ignored (its breakers were born closed after it).
  *
  *   const monitor = createResilienceMonitor({ instance: workerInstance(), heartbeatMs: 15_000 });
  *   const gateway = monitor.track("midtrans", (onStateChange) => createMidtransGateway({ ..., onStateChange }));
@@ -16,7 +26,12 @@
  */
 import { Pool } from "pg";
 import type { BreakerSnapshot, BreakerState } from "../payments/circuit-breaker";
-import { listenForControl, type ControlCommand, type ControlListener } from "./control-listener";
+import {
+  controlApplicationName,
+  listenForControl,
+  type ControlCommand,
+  type ControlListener,
+} from "./control-listener";
 import type { WorkerInstance } from "./instance";
 import { createSnapshotWriter, type SnapshotWriter } from "./snapshot-writer";
 
@@ -43,6 +58,10 @@ const stderrLog: MonitorLog = (level, message) => process.stderr.write(`[resilie
 export function createResilienceMonitor(options: { instance: WorkerInstance; heartbeatMs: number }): ResilienceMonitor {
   const { instance, heartbeatMs } = options;
   const breakers = new Map<string, MonitoredBreaker>();
+  /** Per breaker, the time of the last reset request applied (ms since the epoch). */
+  const lastAppliedReset = new Map<string, number>();
+  /** The instance's start on the database's clock; until it is read, its own. */
+  let startedAtMs = instance.startedAt.getTime();
   let running:
     | { pool: Pool; writer: SnapshotWriter; listener: ControlListener | null; beat: NodeJS.Timeout; log: MonitorLog }
     | undefined;
@@ -56,17 +75,27 @@ export function createResilienceMonitor(options: { instance: WorkerInstance; hea
     }
   };
 
-  const onCommand = (command: ControlCommand) => {
-    const breaker = breakers.get(command.name);
-    if (!breaker) return; // a breaker another kind of instance has
+  /** Resets the breaker unless this request (identified by its time) was applied already or predates the instance. */
+  const applyReset = (name: string, requestedAt: Date | null, how: string, requestedBy?: string | null) => {
+    const breaker = breakers.get(name);
+    if (!breaker || !running) return; // a breaker another kind of instance has
+    if (requestedAt) {
+      const at = requestedAt.getTime();
+      if (at <= (lastAppliedReset.get(name) ?? startedAtMs)) return;
+      lastAppliedReset.set(name, at);
+    }
     breaker.resetBreaker();
     // A reset of a closed breaker changes no state, so report it here.
-    running?.writer.record(command.name, breaker.resilienceSnapshot());
-    running?.log(
+    running.writer.record(name, breaker.resilienceSnapshot());
+    const by = requestedBy === undefined ? "" : ` by ${requestedBy ?? "an unknown user"}`;
+    running.log(
       "info",
-      `reset the ${command.name} breaker as requested by ${command.requestedBy ?? "an unknown user"}`,
+      `reset the ${name} breaker as requested${by} at ${requestedAt?.toISOString() ?? "an unknown time"} (${how})`,
     );
   };
+
+  const onCommand = (command: ControlCommand) =>
+    applyReset(command.name, command.requestedAt, "notified", command.requestedBy);
 
   function stop(): Promise<void> {
     stopping ??= (async () => {
@@ -108,13 +137,27 @@ export function createResilienceMonitor(options: { instance: WorkerInstance; hea
       if (running || stopping) throw new Error("a resilience monitor starts once");
       const pool = new Pool({ connectionString, max: 1 });
       pool.on("error", (error) => log("warn", `snapshot connection: ${error.message}`));
-      const writer = createSnapshotWriter(pool, instance, heartbeatMs, log);
+      try {
+        const { rows } = await pool.query<{ now: Date }>("select now()");
+        startedAtMs = rows[0]!.now.getTime();
+      } catch (error) {
+        await pool.end().catch(() => undefined);
+        throw error;
+      }
+      const writer = createSnapshotWriter(pool, instance, heartbeatMs, log, (name, requestedAt) =>
+        applyReset(name, requestedAt, "found on a snapshot write"),
+      );
       const beat = setInterval(reportAll, heartbeatMs);
       beat.unref();
       running = { pool, writer, listener: null, beat, log };
       reportAll();
       try {
-        running.listener = await listenForControl(connectionString, onCommand, log);
+        running.listener = await listenForControl(connectionString, onCommand, log, {
+          applicationName: controlApplicationName(instance.id),
+          // A request may have been missed while the connection was down:
+          // the snapshot writes answer with the latest one.
+          onReconnected: reportAll,
+        });
       } catch (error) {
         await stop();
         throw error;

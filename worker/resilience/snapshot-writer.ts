@@ -8,6 +8,10 @@
  * a newer one replaced before it was written loses nothing. A failed write
  * is logged and its snapshot kept (unless a newer one came), and the loop
  * stops: the next record (the next heartbeat at the latest) tries again.
+ *
+ * Each write answers with the latest reset request of that breaker (when an
+ * admin last called api.reset_circuit_breaker for it), handed to
+ * `onResetRequested`: the monitor applies it if it has not yet.
  */
 import type { Pool } from "pg";
 import type { BreakerSnapshot } from "../payments/circuit-breaker";
@@ -21,23 +25,27 @@ export type SnapshotWriter = {
 
 export type WriterLog = (level: "warn" | "error", message: string) => void;
 
+/** Called after each successful write that found a reset request for the breaker. */
+export type ResetRequestListener = (breaker: string, requestedAt: Date) => void;
+
 const RECORD_SQL = `select app_hidden.record_breaker_snapshot(
   instance_id => $1, started_at => $2, heartbeat_ms => $3, breaker => $4, state => $5,
   consecutive_failures => $6, half_open_successes => $7, last_failure_at => $8, last_failure_reason => $9,
-  opened_at => $10, total_calls => $11, total_failures => $12, total_rejections => $13)`;
+  opened_at => $10, total_calls => $11, total_failures => $12, total_rejections => $13) as reset_requested_at`;
 
 export function createSnapshotWriter(
   pool: Pool,
   instance: WorkerInstance,
   heartbeatMs: number,
   log: WriterLog,
+  onResetRequested: ResetRequestListener = () => undefined,
 ): SnapshotWriter {
   const pending = new Map<string, BreakerSnapshot>();
   let draining: Promise<void> | null = null;
   let failed = false;
 
   const write = (breaker: string, s: BreakerSnapshot) =>
-    pool.query(RECORD_SQL, [
+    pool.query<{ reset_requested_at: Date | null }>(RECORD_SQL, [
       instance.id,
       instance.startedAt,
       heartbeatMs,
@@ -58,13 +66,21 @@ export function createSnapshotWriter(
     while (pending.size > 0) {
       const [breaker, snapshot] = pending.entries().next().value as [string, BreakerSnapshot];
       pending.delete(breaker);
+      let requestedAt: Date | null | undefined;
       try {
-        await write(breaker, snapshot);
+        requestedAt = (await write(breaker, snapshot)).rows[0]?.reset_requested_at;
       } catch (error) {
         if (!pending.has(breaker)) pending.set(breaker, snapshot);
         failed = true;
         log("warn", `could not write the ${breaker} breaker snapshot (retried on the next beat): ${describe(error)}`);
         return;
+      }
+      if (requestedAt) {
+        try {
+          onResetRequested(breaker, requestedAt);
+        } catch (error) {
+          log("error", `applying the ${breaker} breaker's reset request: ${describe(error)}`);
+        }
       }
     }
   }
