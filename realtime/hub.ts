@@ -6,11 +6,13 @@
  * (stack/worker.ts) and by `npm start`. It talks to the database as
  * app_worker through SQL functions only.
  */
+import crypto from "node:crypto";
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { CLOSE_CODES } from "./close-codes";
 import { parseClientFrame } from "./client-frames";
+import { connectionRecords } from "./connection-records";
 import { hubDatabase, type HubDatabase, type OutboxMessage } from "./database";
 import { startOutboxFeed, type OutboxFeed } from "./outbox-feed";
 import { RoomIndex } from "./rooms";
@@ -31,6 +33,10 @@ export type RealtimeHubOptions = {
   maxFramesPerSecond?: number;
   /** A socket whose unsent data exceeds this is closed with 4009 (default 4 MB). */
   maxBufferedBytes?: number;
+  /** How often sockets are pinged; one that has not answered the previous ping is terminated (default 30 s). */
+  heartbeatMs?: number;
+  /** How often the connection records are written (default 1 s). */
+  recordsFlushMs?: number;
   onLog?: (line: string) => void;
 };
 
@@ -45,7 +51,11 @@ export type RealtimeHub = {
 };
 
 type Session = {
+  /** Its api.websocket_connections.connection_id. */
+  id: string;
   socket: WebSocket;
+  /** Whether it answered the last ping. */
+  alive: boolean;
   token: VerifiedToken;
   rooms: Set<string>;
   expiryTimer?: NodeJS.Timeout;
@@ -75,6 +85,10 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
   const maxFramesPerSecond = options.maxFramesPerSecond ?? 50;
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const database: HubDatabase = hubDatabase(options.connectionString);
+  const records = connectionRecords(options.connectionString, {
+    flushIntervalMs: options.recordsFlushMs ?? 1_000,
+    onError: (error) => log(`realtime: writing connection records failed: ${(error as Error).message}`),
+  });
   const rooms = new RoomIndex<Session>();
   const sessions = new Set<Session>();
 
@@ -161,6 +175,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     session.rooms.add(room);
     rooms.join(session, room);
     send(session, { type: "joined", room });
+    records.joined(session.id, room);
   };
 
   const onLeave = (session: Session, room: string): void => {
@@ -174,6 +189,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     session.rooms.delete(room);
     rooms.leave(session, room);
     send(session, { type: "left", room });
+    records.left(session.id, room);
   };
 
   const onAuth = async (session: Session, token: string): Promise<void> => {
@@ -194,6 +210,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
 
   const onFrame = (session: Session, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {
     const now = Date.now();
+    records.touched(session.id);
     if (now - session.windowStart >= 1000) {
       session.windowStart = now;
       session.framesInWindow = 0;
@@ -230,8 +247,16 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
 
-  const onConnection = (socket: WebSocket, token: VerifiedToken): void => {
-    const session: Session = { socket, token, rooms: new Set(), windowStart: Date.now(), framesInWindow: 0 };
+  const onConnection = (socket: WebSocket, token: VerifiedToken, request: http.IncomingMessage): void => {
+    const session: Session = {
+      id: crypto.randomUUID(),
+      socket,
+      alive: true,
+      token,
+      rooms: new Set(),
+      windowStart: Date.now(),
+      framesInWindow: 0,
+    };
     const ownRooms = [`user:${token.userId}`, ...(token.role === "app_admin" ? ["admin"] : [])];
     sessions.add(session);
     rooms.add(session);
@@ -240,6 +265,19 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       rooms.join(session, room);
     }
     armExpiry(session);
+    const userAgent = request.headers["user-agent"];
+    records.opened({
+      connectionId: session.id,
+      userId: token.userId,
+      role: token.role === "app_admin" ? "admin" : "client",
+      ip: request.socket.remoteAddress ?? null,
+      userAgent: userAgent ? userAgent.slice(0, 500) : null,
+      rooms: ownRooms,
+    });
+    socket.on("pong", () => {
+      session.alive = true;
+      records.touched(session.id);
+    });
     socket.on("message", (data, isBinary) => {
       try {
         onFrame(session, data, isBinary);
@@ -250,8 +288,9 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     socket.on("error", () => undefined);
     socket.on("close", () => {
       clearTimeout(session.expiryTimer);
-      sessions.delete(session);
+      if (!sessions.delete(session)) return;
       rooms.remove(session, session.rooms);
+      records.closed(session.id);
     });
     for (const room of ownRooms) send(session, { type: "joined", room });
   };
@@ -290,7 +329,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
           return refuseUpgrade(socket, result.refusal.status, result.refusal.code, result.refusal.message);
         }
         if (socket.destroyed) return;
-        wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, result.token));
+        wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, result.token, request));
       },
       () => refuseUpgrade(socket, 503, "UNAVAILABLE", "The token could not be checked now; try again."),
     );
@@ -307,6 +346,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     });
   } catch (error) {
     await database.close().catch(() => undefined);
+    await records.stop().catch(() => undefined);
     throw error;
   }
 
@@ -332,8 +372,22 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
   } catch (error) {
     await feed.stop();
     await database.close().catch(() => undefined);
+    await records.stop().catch(() => undefined);
     throw error;
   }
+  // A socket that did not answer the previous ping is cut (and recorded as not alive).
+  const heartbeat = setInterval(() => {
+    for (const session of sessions) {
+      if (!session.alive) {
+        session.socket.terminate();
+        continue;
+      }
+      session.alive = false;
+      session.socket.ping();
+    }
+  }, options.heartbeatMs ?? 30_000);
+  heartbeat.unref();
+
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
 
@@ -342,17 +396,20 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     port,
     health,
     async stop() {
+      clearInterval(heartbeat);
       for (const session of sessions) session.socket.close(CLOSE_CODES.goingAway, "hub stopping");
       await feed.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Sockets that do not answer the close in time are cut.
-        setTimeout(() => {
-          for (const session of sessions) session.socket.terminate();
-          server.closeAllConnections();
-        }, 1_000).unref();
-      });
+      const closed = server.close();
+      // Sockets that do not answer the close within a second are cut.
+      for (let waited = 0; sessions.size && waited < 1_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+      for (const session of [...sessions]) {
+        session.socket.terminate();
+        sessions.delete(session);
+        records.closed(session.id);
+      }
+      closed.closeAllConnections();
       wss.close();
+      await records.stop();
       await database.close().catch(() => undefined);
     },
   };

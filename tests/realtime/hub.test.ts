@@ -31,6 +31,7 @@ beforeAll(async () => {
     jwtSecret: TEST_JWT_SECRET,
     maxPayloadBytes: 4096,
     maxFramesPerSecond: 20,
+    recordsFlushMs: 100,
   });
   [alice, bob] = [await registerClient(api), await registerClient(api)];
   admin = await createAdmin(api, db);
@@ -273,5 +274,114 @@ describe("HTTP", () => {
     expect(await response.json()).toEqual({ status: "ok", database: true, listening: true, sockets: 1 });
     expect((await fetch(`${base}/other`)).status).toBe(404);
     expect((await refusedUpgrade(`${base.replace("http", "ws")}/elsewhere`, alice.token)).status).toBe(404);
+  });
+});
+
+describe("connection records and heartbeats", () => {
+  type Row = {
+    user_id: string;
+    role: string;
+    ip_address: string;
+    user_agent: string;
+    rooms: string[];
+    is_alive: boolean;
+  };
+  const rowOf = async (userId: string): Promise<Row[]> =>
+    db.query<Row>(
+      `select user_id, role::text, ip_address, user_agent, rooms, is_alive from api.websocket_connections
+        where user_id = $1 order by connected_at`,
+      [userId],
+    );
+  const memberships = (userId: string) =>
+    db.query<{ room_id: string }>(
+      `select m.room_id from api.websocket_room_memberships m join api.websocket_connections c using (connection_id)
+        where c.user_id = $1 order by 1`,
+      [userId],
+    );
+  async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const value = await probe();
+      if (ok(value)) return value;
+      if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after 20 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  test("a socket gets a row with its user, role, address, agent and rooms; joins and leaves are mirrored; a close marks it not alive", async () => {
+    const erin = await registerClient(api);
+    const [project] = await db.query<{ id: string }>(
+      "insert into api.projects (user_id, name, type) values ($1, 'Situs Erin', 'company') returning id",
+      [erin.user.id],
+    );
+    const room = `project:${project!.id}`;
+    const client = await connect(erin);
+    const [row] = await eventually(
+      "the row",
+      () => rowOf(erin.user.id),
+      (r) => r.length === 1,
+    );
+    expect(row).toEqual({
+      user_id: erin.user.id,
+      role: "client",
+      ip_address: expect.stringMatching(/127\.0\.0\.1/),
+      user_agent: null,
+      rooms: [`user:${erin.user.id}`],
+      is_alive: true,
+    });
+    client.send({ type: "join", room });
+    await client.waitFor((f) => f.type === "joined" && f.room === room);
+    await eventually(
+      "the join",
+      () => rowOf(erin.user.id),
+      (r) => r[0]!.rooms.length === 2,
+    );
+    expect((await memberships(erin.user.id)).map((m) => m.room_id)).toEqual([room, `user:${erin.user.id}`].sort());
+    client.send({ type: "leave", room });
+    await eventually(
+      "the leave",
+      () => rowOf(erin.user.id),
+      (r) => r[0]!.rooms.length === 1,
+    );
+    await client.close();
+    const [closed] = await eventually(
+      "the close",
+      () => rowOf(erin.user.id),
+      (r) => !r[0]!.is_alive,
+    );
+    expect(closed!.rooms).toEqual([`user:${erin.user.id}`]);
+    expect(await memberships(erin.user.id)).toEqual([]);
+  });
+
+  test("a socket that stops answering pings is terminated and marked not alive; one that answers stays", async () => {
+    const second = await startRealtimeHub({
+      connectionString: db.connections.worker,
+      port: await freePort(),
+      host: "127.0.0.1",
+      jwtSecret: TEST_JWT_SECRET,
+      heartbeatMs: 200,
+      recordsFlushMs: 100,
+    });
+    try {
+      const frank = await registerClient(api);
+      const grace = await registerClient(api);
+      const silent = await connectHub(second.url, frank.token);
+      const lively = await connectHub(second.url, grace.token);
+      // This client's ws no longer answers pings (as if its network went away).
+      silent.socket.pong = () => undefined;
+      expect(await silent.waitForClose()).toBe(1006);
+      await eventually(
+        "frank's row",
+        () => rowOf(frank.user.id),
+        (r) => r.length === 1 && !r[0]!.is_alive,
+      );
+      expect(lively.closed()).toBeUndefined();
+      expect((await rowOf(grace.user.id))[0]!.is_alive).toBe(true);
+      // Delivered by the second hub as well: each hub serves its own sockets.
+      await broadcastReaching([lively], "Dua hub");
+      await lively.close();
+    } finally {
+      await second.stop();
+    }
   });
 });
