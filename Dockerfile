@@ -21,6 +21,7 @@ COPY config ./config
 COPY services ./services
 COPY db ./db
 COPY worker ./worker
+COPY realtime ./realtime
 COPY stack ./stack
 RUN npm run build
 

@@ -9,6 +9,7 @@
  *   simulator   tests/simulator  the Midtrans simulator with the official midtrans-client (no database)
  *   worker      tests/worker the worker's Midtrans gateway against the simulator (no database)
  *   bench       tests/bench  the benchmarks' drivers on tiny runs, so that they cannot rot (not timed)
+ *   realtime    tests/realtime  the WebSocket hub with PostgreSQL, PostgREST and real sockets
  * One embedded PostgreSQL cluster per run (global setup); every test file
  * gets its own database cloned from a migrated template.
  * With DATABASE_URL set, the cluster is that server instead (CI runs the
@@ -45,6 +46,7 @@ module.exports = {
     project("simulator", "simulator"),
     project("worker", "worker"),
     project("bench", "bench"),
+    project("realtime", "realtime"),
   ],
   testTimeout: 60_000,
   maxWorkers: 2,

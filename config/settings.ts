@@ -23,6 +23,8 @@ const envSchema = z.object({
   PG_PORT: port.default(55432),
   API_PORT: port.default(3000),
   API_HOST: z.string().min(1).default("127.0.0.1"),
+  REALTIME_PORT: port.default(3001),
+  REALTIME_HOST: z.string().min(1).default("127.0.0.1"),
   ADMIN_EMAIL: z.email().default("admin@jasaweb.id"),
   ADMIN_PASSWORD: z.string().min(8, "ADMIN_PASSWORD must have at least 8 characters").optional(),
   OWNER_PASSWORD: z.string().min(8).optional(),
@@ -114,6 +116,9 @@ export type StackConfig = {
   pgPort: number;
   apiPort: number;
   apiHost: string;
+  /** Where the realtime hub (WebSocket /realtime, GET /health) listens. */
+  realtimePort: number;
+  realtimeHost: string;
   adminEmail: string;
   adminPassword: string | undefined;
   ownerPassword: string | undefined;
@@ -156,6 +161,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     pgPort: e.PG_PORT,
     apiPort: e.API_PORT,
     apiHost: e.API_HOST,
+    realtimePort: e.REALTIME_PORT,
+    realtimeHost: e.REALTIME_HOST,
     adminEmail: e.ADMIN_EMAIL.toLowerCase(),
     adminPassword: e.ADMIN_PASSWORD,
     ownerPassword: e.OWNER_PASSWORD,

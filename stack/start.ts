@@ -6,7 +6,9 @@
  *   2. the database's boot sequence (db/prepare.ts): bootstrap, migrations as
  *      the owner, boot settings, demo data and admin user;
  *   3. PostgREST (the real binary) serving the `api` schema as `authenticator`;
- *   4. the worker (graphile-worker tasks and schedule) as `app_worker`.
+ *   4. the worker (graphile-worker tasks and schedule) as `app_worker`;
+ *   5. the realtime hub (WebSockets on REALTIME_PORT, path /realtime), as the
+ *      worker process runs it.
  *
  * Ctrl-C or SIGTERM stops them in reverse order: the worker and PostgREST
  * first, then PostgreSQL with its clean "fast" shutdown (a checkpoint, no
@@ -29,6 +31,7 @@ import { startSimulator, type RunningSimulator } from "../simulator";
 import { createMidtransGateway } from "../worker/payments/midtrans-gateway";
 import { workerInstance } from "../worker/resilience/instance";
 import { createResilienceMonitor } from "../worker/resilience/monitor";
+import { startRealtimeHub, type RealtimeHub } from "../realtime/hub";
 import { createTaskList, startWorker, type PaymentDependencies, type WorkerRunner } from "../worker/runner";
 
 type Running = {
@@ -36,6 +39,7 @@ type Running = {
   postgrest?: PostgrestServer;
   simulator?: RunningSimulator;
   worker?: WorkerRunner;
+  realtime?: RealtimeHub;
   /** Set when the stack starts stopping (its worker's end is then expected). */
   stopping?: boolean;
 };
@@ -142,6 +146,23 @@ async function start(config: StackConfig, running: Running): Promise<void> {
     void worker.stopWithin(config.workerShutdownTimeoutMs);
   });
 
+  try {
+    running.realtime = await startRealtimeHub({
+      connectionString: prepared.connections.worker,
+      port: config.realtimePort,
+      host: config.realtimeHost,
+      jwtSecret: secrets.jwtSecret,
+      onLog: (line) => process.stderr.write(`[realtime] ${line}\n`),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
+      throw new PostgrestError(
+        `Port ${config.realtimePort} is already in use, so the realtime hub cannot listen on it. ` +
+          "Stop whatever holds it, or choose another port with REALTIME_PORT=<port>.",
+      );
+    throw error;
+  }
+
   log(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
   log(`REST API:          ${running.postgrest.url}/`);
   log(`OpenAPI document:  ${running.postgrest.url}/  (Accept: application/openapi+json)`);
@@ -150,6 +171,9 @@ async function start(config: StackConfig, running: Running): Promise<void> {
   );
   log(
     `worker:            graphile-worker as app_worker (instance ${resilience.instance.id}), tasks: ${Object.keys(createTaskList(payments)).join(", ")}`,
+  );
+  log(
+    `realtime:          ${running.realtime.url}  (WebSocket; token as ?token= or protocols jasaweb, <token>; GET /health)`,
   );
   if (running.simulator) {
     log(
@@ -180,6 +204,8 @@ async function stop(running: Running, workerShutdownTimeoutMs: number): Promise<
       process.stderr.write(`[jasaweb] stopping ${name} failed: ${(error as Error).stack ?? String(error)}\n`);
     }
   };
+  await attempt("the realtime hub", running.realtime?.stop);
+  running.realtime = undefined;
   const worker = running.worker;
   // Running jobs may finish within the bound; the rest are released for the
   // next start's worker (or another one) to run again.

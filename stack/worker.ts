@@ -6,10 +6,15 @@
  * ones finish for at most WORKER_SHUTDOWN_TIMEOUT_MS; jobs still running then
  * are released to other workers (worker/shutdown.ts), and the connections
  * closed. A second signal releases them at once.
+ *
+ * With JWT_SECRET set (the secret PostgREST verifies tokens with), the
+ * process also runs the realtime hub on REALTIME_HOST:REALTIME_PORT
+ * (realtime/hub.ts); without it, no hub.
  */
 import { readConfig } from "../config/settings";
 import { StartupError, describeStartupFailure } from "../config/startup-error";
 import { LOGIN_ROLES, roleUrl } from "../db/pg";
+import { startRealtimeHub, type RealtimeHub } from "../realtime/hub";
 import { createMidtransGateway } from "../worker/payments/midtrans-gateway";
 import { workerInstance } from "../worker/resilience/instance";
 import { createResilienceMonitor } from "../worker/resilience/monitor";
@@ -47,6 +52,21 @@ async function main(): Promise<void> {
     resilience,
     concurrency: config.worker.concurrency,
   });
+  let realtime: RealtimeHub | undefined;
+  if (config.jwtSecret) {
+    try {
+      realtime = await startRealtimeHub({
+        connectionString: workerConnectionString(config),
+        port: config.realtimePort,
+        host: config.realtimeHost,
+        jwtSecret: config.jwtSecret,
+        onLog: (line) => process.stderr.write(`worker: ${line}\n`),
+      });
+    } catch (error) {
+      await runner.forceStop();
+      throw error;
+    }
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -58,27 +78,35 @@ async function main(): Promise<void> {
     process.stdout.write(
       `worker: ${signal}, stopping (running jobs may finish within ${config.workerShutdownTimeoutMs} ms)\n`,
     );
-    void runner.stopWithin(config.workerShutdownTimeoutMs).then(
-      (outcome) => {
-        if (outcome.forced)
-          process.stdout.write(
-            `worker: released ${outcome.releasedJobIds.length} running job(s) to other workers` +
-              `${outcome.releasedJobIds.length ? ` (${outcome.releasedJobIds.join(", ")})` : ""}\n`,
-          );
-        for (const error of outcome.errors) process.stderr.write(`worker: stopping: ${error}\n`);
-        process.stdout.write("worker: stopped\n");
-        process.exit(outcome.errors.length ? 1 : 0);
-      },
-      (error: unknown) => {
-        process.stderr.write(`worker: stopping failed: ${describeStartupFailure(error)}\n`);
-        process.exit(1);
-      },
-    );
+    const hubStopped = realtime ? realtime.stop().catch(() => undefined) : Promise.resolve();
+    void hubStopped
+      .then(() => runner.stopWithin(config.workerShutdownTimeoutMs))
+      .then(
+        (outcome) => {
+          if (outcome.forced)
+            process.stdout.write(
+              `worker: released ${outcome.releasedJobIds.length} running job(s) to other workers` +
+                `${outcome.releasedJobIds.length ? ` (${outcome.releasedJobIds.join(", ")})` : ""}\n`,
+            );
+          for (const error of outcome.errors) process.stderr.write(`worker: stopping: ${error}\n`);
+          process.stdout.write("worker: stopped\n");
+          process.exit(outcome.errors.length ? 1 : 0);
+        },
+        (error: unknown) => {
+          process.stderr.write(`worker: stopping failed: ${describeStartupFailure(error)}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.stdout.write(
     `worker: running as app_worker, instance ${resilience.instance.id}${payments ? "" : " (no MIDTRANS_SERVER_KEY: payment jobs wait)"}\n`,
+  );
+  process.stdout.write(
+    realtime
+      ? `worker: realtime hub on ${realtime.url}\n`
+      : "worker: no realtime hub (set JWT_SECRET, the secret PostgREST verifies tokens with)\n",
   );
   // The runner is started again by itself after a database outage
   // (worker/runner-supervisor.ts); it ends here only when graphile-worker
@@ -88,6 +116,7 @@ async function main(): Promise<void> {
   if (stopping) return;
   stopping = true;
   process.stderr.write("worker: the job runner ended by itself; exiting\n");
+  await realtime?.stop().catch(() => undefined);
   await runner.stopWithin(config.workerShutdownTimeoutMs);
   process.exit(typeof process.exitCode === "number" && process.exitCode !== 0 ? process.exitCode : 1);
 }

@@ -90,6 +90,7 @@ describe("npm start", () => {
       JASAWEB_DATA_DIR: dataDir,
       PG_PORT: String(await freePort()),
       API_PORT: String(await freePort()),
+      REALTIME_PORT: String(await freePort()),
       SIMULATOR_PORT: String(await freePort()),
     };
   });
@@ -110,6 +111,10 @@ describe("npm start", () => {
     await waitFor(first, /press Ctrl-C to stop/);
     const api = `http://127.0.0.1:${env.API_PORT}`;
     expect(first.output()).toContain(`REST API:          ${api}/`);
+    expect(first.output()).toContain(`realtime:          ws://127.0.0.1:${env.REALTIME_PORT}/realtime`);
+    const hubHealth = await fetch(`http://127.0.0.1:${env.REALTIME_PORT}/health`);
+    expect(hubHealth.status).toBe(200);
+    expect(await hubHealth.json()).toMatchObject({ status: "ok", database: true, listening: true });
     expect(first.output()).toMatch(/database: +postgres:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/jasaweb/);
     expect(first.output()).toMatch(/created the admin user admin@jasaweb\.id with the generated password: \S{12,}/);
 

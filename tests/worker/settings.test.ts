@@ -101,3 +101,10 @@ test.each([
 ])("%s=%s is refused, naming the variable", (name, value) => {
   expect(() => readConfig({ [name]: value })).toThrow(name);
 });
+
+test("the realtime hub listens on 127.0.0.1:3001 by default; REALTIME_PORT and REALTIME_HOST change it, a bad port is refused", () => {
+  expect([readConfig({}).realtimePort, readConfig({}).realtimeHost]).toEqual([3001, "127.0.0.1"]);
+  const set = readConfig({ REALTIME_PORT: "4010", REALTIME_HOST: "0.0.0.0" });
+  expect([set.realtimePort, set.realtimeHost]).toEqual([4010, "0.0.0.0"]);
+  for (const bad of ["0", "70000", "web"]) expect(() => readConfig({ REALTIME_PORT: bad })).toThrow("REALTIME_PORT");
+});

@@ -1,0 +1,150 @@
+/**
+ * The hub's records of its sockets: a row per socket in
+ * api.websocket_connections and its rooms in api.websocket_room_memberships
+ * (app_worker's own grants and policies). Writes are queued and flushed in
+ * batches on a timer, one transaction per batch, so that they never delay
+ * delivery; a batch that fails (database away) is kept and tried again.
+ */
+import { Pool } from "pg";
+
+type Op =
+  | {
+      kind: "opened";
+      connectionId: string;
+      userId: string;
+      role: "admin" | "client";
+      ip: string | null;
+      userAgent: string | null;
+      rooms: string[];
+    }
+  | { kind: "joined" | "left"; connectionId: string; room: string }
+  | { kind: "closed"; connectionId: string };
+
+export type ConnectionRecords = {
+  opened(record: Omit<Extract<Op, { kind: "opened" }>, "kind">): void;
+  joined(connectionId: string, room: string): void;
+  left(connectionId: string, room: string): void;
+  closed(connectionId: string): void;
+  /** A sign of life (a pong or a frame): last_activity is moved on the next flush. */
+  touched(connectionId: string): void;
+  /** Writes what is queued now (the timer does it too). */
+  flush(): Promise<void>;
+  /** Flushes, then closes the pool. */
+  stop(): Promise<void>;
+};
+
+const MAX_QUEUED = 50_000;
+
+export function connectionRecords(
+  connectionString: string,
+  options: { flushIntervalMs: number; onError(error: unknown): void },
+): ConnectionRecords {
+  const pool = new Pool({ connectionString, max: 1, connectionTimeoutMillis: 5_000 });
+  pool.on("error", () => undefined);
+  let queue: Op[] = [];
+  let touched = new Set<string>();
+  let flushing: Promise<void> | undefined;
+
+  const write = async (ops: Op[], alive: string[]): Promise<void> => {
+    const client = await pool.connect();
+    try {
+      await client.query("begin");
+      for (const op of ops) {
+        switch (op.kind) {
+          case "opened":
+            await client.query(
+              `insert into api.websocket_connections (connection_id, user_id, role, ip_address, user_agent, rooms)
+               values ($1, $2, $3, $4, $5, $6)`,
+              [op.connectionId, op.userId, op.role, op.ip, op.userAgent, op.rooms],
+            );
+            await client.query(
+              `insert into api.websocket_room_memberships (connection_id, room_id)
+               select $1, unnest($2::text[]) on conflict do nothing`,
+              [op.connectionId, op.rooms],
+            );
+            break;
+          case "joined":
+          case "left":
+            await client.query(
+              op.kind === "joined"
+                ? "insert into api.websocket_room_memberships (connection_id, room_id) values ($1, $2) on conflict do nothing"
+                : "delete from api.websocket_room_memberships where connection_id = $1 and room_id = $2",
+              [op.connectionId, op.room],
+            );
+            await client.query(
+              `update api.websocket_connections c
+                  set rooms = coalesce((select array_agg(m.room_id order by m.room_id) from api.websocket_room_memberships m
+                                         where m.connection_id = c.connection_id), '{}'),
+                      last_activity = now()
+                where c.connection_id = $1`,
+              [op.connectionId],
+            );
+            break;
+          case "closed":
+            // The row stays (not alive) until the cleanup removes it; its memberships go.
+            await client.query("delete from api.websocket_room_memberships where connection_id = $1", [
+              op.connectionId,
+            ]);
+            await client.query(
+              "update api.websocket_connections set is_alive = false, last_activity = now() where connection_id = $1",
+              [op.connectionId],
+            );
+            break;
+        }
+      }
+      if (alive.length)
+        await client.query(
+          "update api.websocket_connections set last_activity = now() where connection_id = any($1) and is_alive",
+          [alive],
+        );
+      await client.query("commit");
+    } catch (error) {
+      await client.query("rollback").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+
+  const flush = (): Promise<void> => {
+    if (flushing) return flushing;
+    if (!queue.length && !touched.size) return Promise.resolve();
+    const ops = queue;
+    const alive = [...touched];
+    queue = [];
+    touched = new Set();
+    flushing = write(ops, alive)
+      .catch((error: unknown) => {
+        // Kept for the next flush, in order, unless the data itself was refused (SQLSTATE
+        // classes 22 and 23: trying again would fail again) or the queue has grown beyond reason.
+        const code = String((error as { code?: unknown }).code ?? "");
+        const refused = code.startsWith("22") || code.startsWith("23");
+        if (!refused && ops.length + queue.length <= MAX_QUEUED) queue = [...ops, ...queue];
+        options.onError(error);
+      })
+      .finally(() => {
+        flushing = undefined;
+      });
+    return flushing;
+  };
+  const timer = setInterval(() => void flush(), options.flushIntervalMs);
+  timer.unref();
+
+  return {
+    opened: (record) => void queue.push({ kind: "opened", ...record }),
+    joined: (connectionId, room) => void queue.push({ kind: "joined", connectionId, room }),
+    left: (connectionId, room) => void queue.push({ kind: "left", connectionId, room }),
+    closed: (connectionId) => void queue.push({ kind: "closed", connectionId }),
+    touched: (connectionId) => void touched.add(connectionId),
+    async flush() {
+      await flushing;
+      await flush();
+    },
+    async stop() {
+      clearInterval(timer);
+      await flushing;
+      await flush();
+      await pool.end().catch(() => undefined);
+    },
+  };
+}

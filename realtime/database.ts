@@ -1,0 +1,64 @@
+/**
+ * The hub's way into the database: a small pool logged in as app_worker,
+ * calling the SQL functions granted to it (the outbox reader and the hub's
+ * checks), nothing else.
+ */
+import { Pool } from "pg";
+
+export type OutboxMessage = {
+  id: number;
+  event: string;
+  rooms: string[];
+  payload: Record<string, unknown>;
+  priority: string;
+  created_at: string;
+  expires_at: string;
+};
+
+export type OutboxBatch = { messages: OutboxMessage[]; cursor: unknown; more: boolean };
+
+export type HubDatabase = {
+  readOutbox(cursor: unknown, maxRows: number): Promise<OutboxBatch>;
+  tokenStatus(userId: string, jti: string, role: string): Promise<string>;
+  mayJoinProject(userId: string, projectId: string): Promise<boolean>;
+  /** Whether a trivial query answers within timeoutMs. */
+  reachable(timeoutMs: number): Promise<boolean>;
+  close(): Promise<void>;
+};
+
+export function hubDatabase(connectionString: string): HubDatabase {
+  const pool = new Pool({ connectionString, max: 4, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 10_000 });
+  // A connection that breaks while idle is dropped by the pool; the next query opens a new one.
+  pool.on("error", () => undefined);
+  const one = async <T>(sql: string, params: unknown[]): Promise<T> =>
+    (await pool.query<{ r: T }>(sql, params)).rows[0]!.r;
+  return {
+    readOutbox: (cursor, maxRows) =>
+      one<OutboxBatch>("select app_hidden.realtime_messages_after($1, $2) as r", [
+        cursor === null ? null : JSON.stringify(cursor),
+        maxRows,
+      ]),
+    tokenStatus: (userId, jti, role) =>
+      one<string>("select app_hidden.realtime_token_status($1, $2, $3) as r", [userId, jti, role]),
+    mayJoinProject: (userId, projectId) =>
+      one<boolean>("select app_hidden.realtime_may_join_project($1, $2) as r", [userId, projectId]),
+    async reachable(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      try {
+        return await Promise.race([
+          pool.query("select 1").then(
+            () => true,
+            () => false,
+          ),
+          timeout,
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () => pool.end(),
+  };
+}
