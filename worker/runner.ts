@@ -31,6 +31,7 @@ import { invoicesExpireStale } from "./tasks/invoices__expire_stale";
 import { invoicesReconcile } from "./tasks/invoices__reconcile";
 import { invoicesRefundPayment } from "./tasks/invoices__refund_payment";
 import { partitionsMaintain } from "./tasks/partitions__maintain";
+import { realtimeCleanup, type RealtimeCleanupOptions } from "./tasks/realtime__cleanup";
 import { superviseRunner } from "./runner-supervisor";
 import { createWorkerShutdown, type ShutdownOutcome } from "./shutdown";
 
@@ -40,9 +41,13 @@ export type PaymentDependencies = {
   qrisExpiryMinutes?: number;
 };
 
-export function createTaskList(payments?: PaymentDependencies): TaskList {
+export function createTaskList(
+  payments?: PaymentDependencies,
+  realtime: Partial<RealtimeCleanupOptions> = {},
+): TaskList {
   return {
     partitions__maintain: partitionsMaintain,
+    realtime__cleanup: realtimeCleanup(realtime),
     ...(payments
       ? {
           invoices__create_qris_payment: invoicesCreateQrisPayment(payments.gateway, {
@@ -60,12 +65,14 @@ export function createTaskList(payments?: PaymentDependencies): TaskList {
 
 /**
  * partitions__maintain daily at 03:00, and once at start-up if the last run
- * was missed (?fill); with payments, invoices__reconcile and
+ * was missed (?fill); realtime__cleanup every 5 minutes (one at a time: a
+ * run that is late is not repeated); with payments, invoices__reconcile and
  * invoices__expire_stale every minute.
  */
 export function createCrontab(payments?: PaymentDependencies): string {
   return (
     "0 3 * * * partitions__maintain ?fill=2d&max=1\n" +
+    "*/5 * * * * realtime__cleanup ?max=1&jobKey=realtime__cleanup\n" +
     (payments ? "* * * * * invoices__reconcile\n* * * * * invoices__expire_stale\n" : "")
   );
 }
@@ -91,6 +98,8 @@ export type WorkerRunner = Runner & {
 export type WorkerOptions = {
   concurrency?: number;
   payments?: PaymentDependencies;
+  /** The thresholds of realtime__cleanup (worker/tasks/realtime__cleanup.ts); its defaults when omitted. */
+  realtimeCleanup?: Partial<RealtimeCleanupOptions>;
   pollInterval?: number;
   logger?: Logger;
   /**
@@ -133,7 +142,7 @@ export async function startWorker(connectionString: string, options: WorkerOptio
       // The process that embeds the runner owns signal handling.
       noHandleSignals: true,
       pollInterval: options.pollInterval ?? 2_000,
-      taskList: createTaskList(options.payments),
+      taskList: createTaskList(options.payments, options.realtimeCleanup),
       crontab: createCrontab(options.payments),
       logger,
       // Completions and failures go through graphile-worker's batchers (no

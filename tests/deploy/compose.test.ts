@@ -1,7 +1,9 @@
 /**
  * docker-compose.yml, proven by reading it (there is no Docker engine here):
  * PostgREST runs with npm start's settings and version, the database image is
- * a PostgreSQL we test, the worker gets no superuser credentials, and the
+ * a PostgreSQL we test, the worker gets no superuser credentials (only its
+ * login and the JWT secret its realtime hub verifies tokens with), nginx
+ * passes /realtime to that hub, and the
  * migrate and worker commands are files the Dockerfile's build produces.
  * image.test.ts then runs those commands.
  */
@@ -117,8 +119,13 @@ describe("docker-compose.yml: the migrate job and the worker", () => {
     ]);
   });
 
-  test("the worker gets its own login and no other credential", () => {
-    expect(Object.keys(workerEnv)).toEqual(["WORKER_DATABASE_URL"]);
+  test("the worker gets its own login and PostgREST's JWT secret, and no other credential", () => {
+    expect(Object.keys(workerEnv).sort()).toEqual([
+      "JWT_SECRET",
+      "REALTIME_HOST",
+      "REALTIME_PORT",
+      "WORKER_DATABASE_URL",
+    ]);
     const url = new URL(workerEnv.WORKER_DATABASE_URL!);
     expect([url.username, decodeURIComponent(url.password), url.host, url.pathname]).toEqual([
       "app_worker",
@@ -127,10 +134,48 @@ describe("docker-compose.yml: the migrate job and the worker", () => {
       "/jasaweb",
     ]);
     const raw = JSON.stringify(service(compose, "worker").environment);
-    expect([...referencedVariables(raw)]).toEqual(["WORKER_PASSWORD"]);
+    expect([...referencedVariables(raw)].sort()).toEqual(["JWT_SECRET", "WORKER_PASSWORD"]);
     const config = readConfig(workerEnv);
     expect(config.databaseUrl).toBeUndefined();
     expect(config.workerDatabaseUrl).toBe(workerEnv.WORKER_DATABASE_URL);
+    // The hub verifies the tokens PostgREST signs: the same secret (stack/worker.ts runs no hub without one).
+    const postgrest = serviceEnvironment(service(compose, "postgrest"), variables);
+    expect(config.jwtSecret).toBe(postgrest.PGRST_JWT_SECRET);
+    expect(config.jwtSecret).toBe(variables.JWT_SECRET);
+  });
+
+  test("the worker's hub listens on the compose network and nginx passes /realtime to it as a WebSocket", () => {
+    const config = readConfig(workerEnv);
+    // Reachable from the nginx container, not only from inside the worker's.
+    expect(config.realtimeHost).toBe("0.0.0.0");
+    expect(service(compose, "worker").expose?.map(String)).toEqual([String(config.realtimePort)]);
+    const nginxDependsOn = service(compose, "nginx").depends_on;
+    expect(Array.isArray(nginxDependsOn) ? nginxDependsOn : Object.keys(nginxDependsOn ?? {})).toContain("worker");
+    const nginx = fs.readFileSync(path.join(projectRoot, "deploy", "nginx.conf"), "utf8");
+    const block = /\n  location = \/realtime \{\n([\s\S]*?)\n  \}\n/.exec(nginx)?.[1];
+    expect(block).toBeDefined();
+    const directives = block!
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith("#"));
+    // No URI after the upstream: the hub gets the request's own path and query (?token=).
+    expect(directives).toEqual(
+      expect.arrayContaining([
+        `set $realtime_hub http://worker:${config.realtimePort};`,
+        "proxy_pass $realtime_hub;",
+        "proxy_http_version 1.1;",
+        "proxy_set_header Upgrade $http_upgrade;",
+        "proxy_set_header Connection $connection_upgrade;",
+        "proxy_set_header X-Forwarded-For $remote_addr;",
+      ]),
+    );
+    // Connection: upgrade when the client asks for one.
+    expect(nginx).toMatch(/map \$http_upgrade \$connection_upgrade \{\s*default upgrade;\s*"" close;\s*\}/);
+    // The read timeout outlasts the hub's heartbeat (30 s), so an idle socket is not cut.
+    const readTimeout = /^proxy_read_timeout (\d+)s;$/.exec(
+      directives.find((d) => d.startsWith("proxy_read_timeout")) ?? "",
+    );
+    expect(Number(readTimeout?.[1])).toBeGreaterThan(30);
   });
 
   test("both run files that the Dockerfile's build stage compiles into the image; the worker is its default command", () => {

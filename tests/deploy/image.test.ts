@@ -21,6 +21,7 @@ import { committedMigrations } from "../../db/migrations";
 import { LOGIN_ROLES } from "../../db/pg";
 import { loadCompose, service, serviceCommand, serviceEnvironment, testDeploymentVariables } from "../helpers/compose";
 import { createEmptyDatabase, type TestDatabase } from "../helpers/database";
+import { freePort } from "../setup/cluster";
 import {
   buildDockerfile,
   dockerignoreMatcher,
@@ -58,6 +59,7 @@ let image: BuiltImage;
 let app: string;
 let db: TestDatabase | undefined;
 let variables: Record<string, string>;
+let realtimePort: number;
 const running = new Set<ChildProcess>();
 
 /** A compose URL (host `postgres:5432`, database `jasaweb`) pointed at the test database. */
@@ -81,6 +83,9 @@ function containerEnv(name: "migrate" | "worker"): Record<string, string> {
     env.DATABASE_URL = onTestDatabase(env.DATABASE_URL, "test superuser");
   }
   if (env.WORKER_DATABASE_URL) env.WORKER_DATABASE_URL = onTestDatabase(env.WORKER_DATABASE_URL, "compose");
+  // The container's own port (compose.test.ts checks it) would be shared with everything else on this
+  // machine: a free one in its place, as a container's network namespace would have it free.
+  if (env.REALTIME_PORT) env.REALTIME_PORT = String(realtimePort);
   return { PATH: process.env.PATH ?? "", ...image.final.env, ...env };
 }
 
@@ -267,7 +272,7 @@ describe("the migrate job (docker-compose.yml's command and environment, in the 
 });
 
 describe("the worker (docker-compose.yml's command and environment, in the image)", () => {
-  test("logs in as app_worker, catches up on a missed partitions__maintain, and stops on SIGTERM with 0", async () => {
+  test("logs in as app_worker, runs its realtime hub, catches up on a missed partitions__maintain, and stops on SIGTERM with 0", async () => {
     // A worker that knew the schedule since yesterday and was down at 03:00:
     // on start it runs the missed partitions__maintain (crontab ?fill=2d).
     // A brand-new schedule is not back-filled; the migrations created the
@@ -285,8 +290,12 @@ describe("the worker (docker-compose.yml's command and environment, in the image
     expect(newest?.name).toBeDefined();
     await db!.query(`drop table app_private.${newest!.name}`);
 
+    realtimePort = await freePort();
     const env = containerEnv("worker");
-    expect(Object.keys(env).filter((k) => /DATABASE_URL|PASSWORD|SECRET|KEY/.test(k))).toEqual(["WORKER_DATABASE_URL"]);
+    expect(Object.keys(env).filter((k) => /DATABASE_URL|PASSWORD|SECRET|KEY/.test(k))).toEqual([
+      "WORKER_DATABASE_URL",
+      "JWT_SECRET",
+    ]);
     const [program, ...args] = serviceCommand(service(compose, "worker"));
     const worker = spawn(program!, args, { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] });
     running.add(worker);
@@ -306,6 +315,15 @@ describe("the worker (docker-compose.yml's command and environment, in the image
         return rows.length ? rows.map((r) => r.usename) : undefined;
       });
       expect(logins).toEqual([LOGIN_ROLES.worker]);
+
+      // With the JWT secret it runs the realtime hub, on every interface (nginx reaches it from its container).
+      await eventually("the realtime hub", async () => (output.includes("worker: realtime hub on") ? true : undefined));
+      expect(output).toContain(`worker: realtime hub on ws://0.0.0.0:${realtimePort}/realtime`);
+      const health = await fetch(`http://127.0.0.1:${realtimePort}/health`);
+      expect([health.status, await health.json()]).toEqual([
+        200,
+        { status: "ok", database: true, listening: true, sockets: 0 },
+      ]);
 
       const partition = await eventually(`${newest!.name} to be created again`, async () => {
         const [row] = await db!.query<{ owner: string; rls: boolean }>(

@@ -16,6 +16,8 @@ export type ComposeService = {
   build?: unknown;
   command?: string[] | string;
   environment?: Record<string, string | number | boolean | null> | string[];
+  expose?: (string | number)[];
+  depends_on?: string[] | Record<string, unknown>;
 };
 
 export type ComposeFile = { services: Record<string, ComposeService> };
