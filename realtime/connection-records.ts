@@ -1,7 +1,10 @@
 /**
  * The hub's records of its sockets: a row per socket in
  * api.websocket_connections and its rooms in api.websocket_room_memberships
- * (app_worker's own grants and policies). Writes are queued and flushed in
+ * (app_worker's own grants and policies), and the delivery records: each
+ * message sent to a socket and each ack (app_hidden.realtime_record_deliveries,
+ * written after the batch's connection rows, so a socket's row exists before
+ * its events). Writes are queued and flushed in
  * batches on a timer, one transaction per batch, so that they never delay
  * delivery; a batch that fails (database away) is kept and tried again.
  */
@@ -18,13 +21,19 @@ type Op =
       rooms: string[];
     }
   | { kind: "joined" | "left"; connectionId: string; room: string }
-  | { kind: "closed"; connectionId: string };
+  | { kind: "closed"; connectionId: string }
+  | { kind: "sent"; connectionId: string; messageId: number; room: string }
+  | { kind: "acked"; connectionId: string; userId: string; messageId: number };
 
 export type ConnectionRecords = {
   opened(record: Omit<Extract<Op, { kind: "opened" }>, "kind">): void;
   joined(connectionId: string, room: string): void;
   left(connectionId: string, room: string): void;
   closed(connectionId: string): void;
+  /** An outbox message sent to a socket (a row in api.websocket_events). */
+  sent(connectionId: string, messageId: number, room: string): void;
+  /** The socket's client acked the message: its event row is delivered, and its user's queue entry. */
+  acked(connectionId: string, userId: string, messageId: number): void;
   /** A sign of life (a pong or a frame): last_activity is moved on the next flush. */
   touched(connectionId: string): void;
   /** Writes what is queued now (the timer does it too). */
@@ -49,8 +58,16 @@ export function connectionRecords(
     const client = await pool.connect();
     try {
       await client.query("begin");
+      const sent: { connection_id: string; message_id: number; room: string }[] = [];
+      const acks: { connection_id: string; user_id: string; message_id: number }[] = [];
       for (const op of ops) {
         switch (op.kind) {
+          case "sent":
+            sent.push({ connection_id: op.connectionId, message_id: op.messageId, room: op.room });
+            break;
+          case "acked":
+            acks.push({ connection_id: op.connectionId, user_id: op.userId, message_id: op.messageId });
+            break;
           case "opened":
             await client.query(
               `insert into api.websocket_connections (connection_id, user_id, role, ip_address, user_agent, rooms)
@@ -92,6 +109,12 @@ export function connectionRecords(
             break;
         }
       }
+      // Sends before acks (the function does them in that order), after the connection rows.
+      if (sent.length || acks.length)
+        await client.query("select app_hidden.realtime_record_deliveries($1, $2)", [
+          JSON.stringify(sent),
+          JSON.stringify(acks),
+        ]);
       if (alive.length)
         await client.query(
           "update api.websocket_connections set last_activity = now() where connection_id = any($1) and is_alive",
@@ -135,6 +158,8 @@ export function connectionRecords(
     joined: (connectionId, room) => void queue.push({ kind: "joined", connectionId, room }),
     left: (connectionId, room) => void queue.push({ kind: "left", connectionId, room }),
     closed: (connectionId) => void queue.push({ kind: "closed", connectionId }),
+    sent: (connectionId, messageId, room) => void queue.push({ kind: "sent", connectionId, messageId, room }),
+    acked: (connectionId, userId, messageId) => void queue.push({ kind: "acked", connectionId, userId, messageId }),
     touched: (connectionId) => void touched.add(connectionId),
     async flush() {
       await flushing;

@@ -21,6 +21,12 @@ export type HubDatabase = {
   readOutbox(cursor: unknown, maxRows: number): Promise<OutboxBatch>;
   tokenStatus(userId: string, jti: string, role: string): Promise<string>;
   mayJoinProject(userId: string, projectId: string): Promise<boolean>;
+  /**
+   * The offline queue's replay for a user who just connected (app_hidden.realtime_replay):
+   * unacked, unexpired messages for them below max attempts, in priority then age order;
+   * each counts as one attempt. An ack of `seenId` (the client's last_id) is recorded first.
+   */
+  replay(userId: string, seenId: number | null): Promise<OutboxMessage[]>;
   /** Whether a trivial query answers within timeoutMs. */
   reachable(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
@@ -42,6 +48,13 @@ export function hubDatabase(connectionString: string): HubDatabase {
       one<string>("select app_hidden.realtime_token_status($1, $2, $3) as r", [userId, jti, role]),
     mayJoinProject: (userId, projectId) =>
       one<boolean>("select app_hidden.realtime_may_join_project($1, $2) as r", [userId, projectId]),
+    async replay(userId, seenId) {
+      if (seenId !== null)
+        await pool.query("select app_hidden.realtime_record_deliveries('[]', $1)", [
+          JSON.stringify([{ connection_id: null, user_id: userId, message_id: seenId }]),
+        ]);
+      return one<OutboxMessage[]>("select app_hidden.realtime_replay($1) as r", [userId]);
+    },
     async reachable(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<boolean>((resolve) => {

@@ -71,6 +71,14 @@ const STATUS_TEXT: Record<number, string> = {
   503: "Service Unavailable",
 };
 
+/** The `last_id` query parameter: the id of the last message the client saw (taken as its ack). */
+function lastIdOf(request: http.IncomingMessage): number | null {
+  const value = new URL(request.url ?? "/", "http://hub").searchParams.get("last_id");
+  if (value === null || !/^[1-9][0-9]{0,15}$/.test(value)) return null;
+  const id = Number(value);
+  return Number.isSafeInteger(id) ? id : null;
+}
+
 function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ code, message });
   socket.end(
@@ -92,17 +100,29 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
   const rooms = new RoomIndex<Session>();
   const sessions = new Set<Session>();
 
-  const send = (session: Session, frame: unknown): void => {
+  /** Whether the frame was handed to the socket. */
+  const send = (session: Session, frame: unknown): boolean => {
     const { socket } = session;
-    if (socket.readyState !== socket.OPEN) return;
+    if (socket.readyState !== socket.OPEN) return false;
     if (socket.bufferedAmount > maxBufferedBytes) {
       socket.close(CLOSE_CODES.tooSlow, "too slow");
-      return;
+      return false;
     }
     socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+    return true;
   };
-  const sendError = (session: Session, code: string, message: string) =>
-    send(session, { type: "error", code, message });
+  const sendError = (session: Session, code: string, message: string): void =>
+    void send(session, { type: "error", code, message });
+
+  const eventFrame = (message: OutboxMessage, room: string): string =>
+    JSON.stringify({
+      type: "event",
+      id: message.id,
+      event: message.event,
+      room,
+      payload: message.payload,
+      created_at: message.created_at,
+    });
 
   const deliver = (messages: OutboxMessage[]): void => {
     const now = Date.now();
@@ -112,21 +132,14 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       const frameFor = (room: string) => {
         let frame = frames.get(room);
         if (frame === undefined) {
-          frame = JSON.stringify({
-            type: "event",
-            id: message.id,
-            event: message.event,
-            room,
-            payload: message.payload,
-            created_at: message.created_at,
-          });
+          frame = eventFrame(message, room);
           frames.set(room, frame);
         }
         return frame;
       };
       for (const session of rooms.socketsOf(message.rooms)) {
         const room = message.rooms.includes("all") ? "all" : message.rooms.find((r) => session.rooms.has(r))!;
-        send(session, frameFor(room));
+        if (send(session, frameFor(room))) records.sent(session.id, message.id, room);
       }
     }
   };
@@ -155,8 +168,30 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     return refusal ? { ok: false, refusal } : verified;
   };
 
+  /**
+   * The offline queue (README, Realtime: delivery): what the user has not acked, replayed to
+   * a socket that just connected. The socket is in its rooms before the replay is read, so a
+   * message committed meanwhile comes live, replayed, or both (clients de-duplicate by id).
+   */
+  const replay = async (session: Session, seenId: number | null): Promise<void> => {
+    let messages: OutboxMessage[];
+    try {
+      messages = await database.replay(session.token.userId, seenId);
+    } catch (error) {
+      log(`realtime: reading the replay failed: ${(error as Error).message}`);
+      return sendError(session, "REPLAY_UNAVAILABLE", "Missed messages could not be read now; reconnect to get them.");
+    }
+    for (const message of messages) {
+      const room = message.rooms.includes("all")
+        ? "all"
+        : (message.rooms.find((r) => session.rooms.has(r)) ?? `user:${session.token.userId}`);
+      if (send(session, eventFrame(message, room))) records.sent(session.id, message.id, room);
+    }
+    send(session, { type: "replayed", count: messages.length });
+  };
+
   const onJoin = async (session: Session, room: string): Promise<void> => {
-    if (session.rooms.has(room)) return send(session, { type: "joined", room });
+    if (session.rooms.has(room)) return void send(session, { type: "joined", room });
     const project = PROJECT_ROOM.exec(room);
     if (!project)
       return sendError(
@@ -233,7 +268,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       case "leave":
         return onLeave(session, frame.room);
       case "ack":
-        // Accepted; recording deliveries (websocket_events) is the next step.
+        records.acked(session.id, session.token.userId, frame.id);
         return;
       case "auth":
         void onAuth(session, frame.token);
@@ -293,6 +328,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       records.closed(session.id);
     });
     for (const room of ownRooms) send(session, { type: "joined", room });
+    void replay(session, lastIdOf(request));
   };
 
   const server = http.createServer((request, response) => {

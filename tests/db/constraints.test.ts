@@ -10,7 +10,7 @@ import { insertRow, outcomeOf, violation, type Outcome, type Row } from "../help
 
 let db: TestDatabase;
 /** Committed parent rows the attempts refer to. */
-const fx = { userId: "", projectId: "", invoiceId: "", connectionId: "fixture-connection" };
+const fx = { userId: "", projectId: "", invoiceId: "", connectionId: "fixture-connection", messageId: 0 };
 
 beforeAll(async () => {
   db = await createMigratedDatabase();
@@ -32,6 +32,11 @@ beforeAll(async () => {
     fx.userId,
     fx.connectionId,
   ]);
+  const [message] = await db.query<{ id: string }>(
+    `insert into app_private.realtime_messages (event, rooms) values ('notification', array['user:' || $1]) returning id`,
+    [fx.userId],
+  );
+  fx.messageId = Number(message!.id);
 });
 afterAll(async () => {
   await db.drop();
@@ -104,6 +109,7 @@ const validRow: Record<string, () => Row> = {
     rooms: [`user:${fx.userId}`, `project:${fx.projectId}`, "admin"],
     payload: { project_id: fx.projectId },
   }),
+  "app_private.realtime_deliveries": () => ({ user_id: fx.userId, message_id: fx.messageId }),
   "app_private.rate_limits": () => ({
     action: `test_action_${Math.random().toString(36).slice(2)}`,
     max_count: 5,
@@ -772,6 +778,22 @@ check(
   { "a one-minute life": { expires_at: new Date(Date.now() + 60_000) } },
   { "already expired": { expires_at: new Date(Date.now() - 60_000) } },
 );
+check(
+  "realtime_deliveries_attempts_valid",
+  "app_private.realtime_deliveries",
+  { "5 attempts of 5": { attempts: 5, max_attempts: 5 }, "none yet": { attempts: 0 } },
+  {
+    "negative attempts": { attempts: -1 },
+    "max_attempts 0": { max_attempts: 0 },
+    "more attempts than max_attempts": { attempts: 6, max_attempts: 5 },
+  },
+);
+check(
+  "websocket_events_event_type_valid",
+  "api.websocket_events",
+  { notification: { event_type: "notification" }, admin_broadcast: { event_type: "admin_broadcast" } },
+  { "an unknown event": { event_type: "ping" }, "an upper-case event": { event_type: "HEARTBEAT" } },
+);
 
 describe("CHECK constraints", () => {
   test.each(checkCases)("$title", async ({ table, row, expected }) => {
@@ -988,7 +1010,7 @@ describe("enums", () => {
         "heartbeat",
       ],
       wrong: "ping",
-      table: "api.websocket_events",
+      table: "api.websocket_message_queue",
       column: "event_type",
     },
     {
@@ -1273,6 +1295,16 @@ describe("foreign keys", () => {
       fkey: "breaker_reset_requests_requested_by_fkey",
       table: "app_private.breaker_reset_requests",
       row: { requested_by: missingParent },
+    },
+    {
+      fkey: "realtime_deliveries_user_id_fkey",
+      table: "app_private.realtime_deliveries",
+      row: { user_id: missingParent },
+    },
+    {
+      fkey: "realtime_deliveries_message_id_fkey",
+      table: "app_private.realtime_deliveries",
+      row: { message_id: 999_999_999 },
     },
     {
       fkey: "revoked_tokens_user_id_fkey",

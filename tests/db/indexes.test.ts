@@ -149,6 +149,7 @@ const expected: Record<string, Record<string, string>> = {
     websocket_events_room_id_idx: "btree (room_id)",
     websocket_events_is_delivered_idx: "btree (is_delivered)",
     websocket_events_undelivered_idx: "btree (connection_id, created_at) WHERE (is_delivered = false)",
+    websocket_events_connection_id_message_id_idx: "btree (connection_id, message_id) WHERE (message_id IS NOT NULL)",
   },
   "api.websocket_message_queue": {
     websocket_message_queue_pkey: "unique btree (id)",

@@ -1,0 +1,195 @@
+/**
+ * At-least-once delivery (README, Realtime: delivery and the offline queue):
+ * delivery records and acks, and the replay of what a user missed, with every
+ * real part: PostgreSQL, PostgREST (to sign users up), the hub as the worker
+ * runs it, and real `ws` clients. Notifications are created as the business
+ * functions create them, by inserting api.real_time_notifications rows (the
+ * table's trigger writes the outbox message).
+ */
+import { startRealtimeHub, type RealtimeHub } from "../../realtime/hub";
+import { startApi, type TestApi } from "../helpers/api";
+import { registerClient, type SignedIn } from "../helpers/auth";
+import { createSeededDatabase, type TestDatabase } from "../helpers/database";
+import { connectHub, type HubClient, type ServerFrame } from "../helpers/realtime-client";
+import { freePort, TEST_JWT_SECRET } from "../setup/cluster";
+
+let db: TestDatabase;
+let api: TestApi;
+let hub: RealtimeHub;
+const open: HubClient[] = [];
+
+beforeAll(async () => {
+  db = await createSeededDatabase();
+  api = await startApi(db);
+  hub = await startRealtimeHub({
+    connectionString: db.connections.worker,
+    port: await freePort(),
+    host: "127.0.0.1",
+    jwtSecret: TEST_JWT_SECRET,
+    recordsFlushMs: 100,
+  });
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await hub?.stop();
+  await api?.stop();
+  await db?.drop();
+});
+
+/** Connects (token in Sec-WebSocket-Protocol, so the URL can carry last_id) and waits for the replay. */
+async function connect(who: SignedIn, lastId?: number): Promise<{ client: HubClient; replayed: ServerFrame[] }> {
+  const url = lastId === undefined ? hub.url : `${hub.url}?last_id=${lastId}`;
+  const client = await connectHub(url, who.token, "protocol");
+  open.push(client);
+  const done = await client.waitFor((f) => f.type === "replayed");
+  const replayed = client.frames.slice(0, client.frames.indexOf(done)).filter((f) => f.type === "event");
+  expect(replayed).toHaveLength(done.count as number);
+  return { client, replayed };
+}
+
+/** A notification for the user (its own transaction); resolves with its outbox message id. */
+async function notify(userId: string, title: string, priority = "medium"): Promise<number> {
+  const [row] = await db.query<{ id: string }>(
+    `insert into api.real_time_notifications (user_id, type, title, message, priority)
+     values ($1, 'new_feature', $2, 'Isi pemberitahuan.', $3) returning id`,
+    [userId, title, priority],
+  );
+  const [message] = await db.query<{ id: string }>(
+    "select id from app_private.realtime_messages where payload ->> 'notification_id' = $1",
+    [row!.id],
+  );
+  return Number(message!.id);
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`${what} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const eventRows = (messageId: number) =>
+  db.query<{ connection_id: string; event_type: string; is_delivered: boolean; delivered: boolean }>(
+    `select connection_id, event_type, is_delivered, delivered_at is not null as delivered
+       from api.websocket_events where message_id = $1 order by created_at`,
+    [messageId],
+  );
+
+const ids = (frames: ServerFrame[]) => frames.map((f) => f.id);
+
+test("notifications made while a client was offline arrive on reconnect, critical first then oldest; acked ones are not replayed again", async () => {
+  const alice = await registerClient(api);
+  const low = await notify(alice.user.id, "Rendah", "low");
+  const critical = await notify(alice.user.id, "Kritis", "critical");
+  const medium = await notify(alice.user.id, "Sedang", "medium");
+  const high1 = await notify(alice.user.id, "Tinggi 1", "high");
+  const high2 = await notify(alice.user.id, "Tinggi 2", "high");
+
+  const { client, replayed } = await connect(alice);
+  expect(ids(replayed)).toEqual([critical, high1, high2, medium, low]);
+  expect(replayed[0]).toMatchObject({ type: "event", event: "notification", room: `user:${alice.user.id}` });
+  for (const id of ids(replayed)) client.send({ type: "ack", id });
+  await until("the acks were recorded", async () => {
+    const [row] = await db.query<{ n: string }>(
+      "select count(*) as n from app_private.realtime_deliveries where user_id = $1 and delivered_at is not null",
+      [alice.user.id],
+    );
+    return Number(row!.n) === 5 ? true : undefined;
+  });
+  await client.close();
+
+  const again = await connect(alice);
+  expect(again.replayed).toEqual([]);
+});
+
+test("an expired notification is not replayed; one still valid is", async () => {
+  const bob = await registerClient(api);
+  const expired = await notify(bob.user.id, "Sudah kedaluwarsa");
+  const valid = await notify(bob.user.id, "Masih berlaku");
+  await db.query(
+    "update app_private.realtime_messages set expires_at = created_at + interval '1 millisecond' where id = $1",
+    [expired],
+  );
+  const { replayed } = await connect(bob);
+  expect(ids(replayed)).toEqual([valid]);
+});
+
+test("a message never acked is replayed on each of max_attempts (5) reconnects, then no longer", async () => {
+  const carol = await registerClient(api);
+  const id = await notify(carol.user.id, "Tidak pernah di-ack");
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const { client, replayed } = await connect(carol);
+    expect(ids(replayed)).toEqual([id]);
+    await client.close();
+  }
+  const [state] = await db.query<{ attempts: number; max_attempts: number; delivered_at: Date | null }>(
+    "select attempts, max_attempts, delivered_at from app_private.realtime_deliveries where user_id = $1 and message_id = $2",
+    [carol.user.id, id],
+  );
+  expect(state).toEqual({ attempts: 5, max_attempts: 5, delivered_at: null });
+  const { replayed } = await connect(carol);
+  expect(replayed).toEqual([]);
+});
+
+test("a socket dropped between send and ack gets the message again on reconnect; it is marked delivered only once acked", async () => {
+  const dewi = await registerClient(api);
+  const first = await connect(dewi);
+  expect(first.replayed).toEqual([]);
+  const id = await notify(dewi.user.id, "Terputus sebelum ack", "high");
+  await first.client.waitFor((f) => f.type === "event" && f.id === id);
+  first.client.socket.terminate();
+  await first.client.waitForClose();
+
+  // Sent once, not delivered.
+  const sent = await until("the send was recorded", async () => {
+    const rows = await eventRows(id);
+    return rows.length === 1 ? rows : undefined;
+  });
+  expect(sent[0]).toMatchObject({ event_type: "notification", is_delivered: false, delivered: false });
+
+  const second = await connect(dewi);
+  expect(ids(second.replayed)).toEqual([id]);
+  const beforeAck = await until("the replay was recorded", async () => {
+    const rows = await eventRows(id);
+    return rows.length === 2 ? rows : undefined;
+  });
+  expect(beforeAck.map((r) => r.is_delivered)).toEqual([false, false]);
+
+  second.client.send({ type: "ack", id });
+  const afterAck = await until("the ack was recorded", async () => {
+    const rows = await eventRows(id);
+    return rows[1]?.is_delivered ? rows : undefined;
+  });
+  // Only the socket that acked has it delivered.
+  expect(afterAck.map((r) => [r.is_delivered, r.delivered])).toEqual([
+    [false, false],
+    [true, true],
+  ]);
+  await second.client.close();
+  expect((await connect(dewi)).replayed).toEqual([]);
+});
+
+test("last_id on connect counts as the ack of the message the client last saw", async () => {
+  const eko = await registerClient(api);
+  const seen = await notify(eko.user.id, "Sudah dilihat");
+  const unseen = await notify(eko.user.id, "Belum dilihat");
+  const { replayed } = await connect(eko, seen);
+  expect(ids(replayed)).toEqual([unseen]);
+});
+
+test("another user's message id sent as an ack or last_id changes nothing for its owner", async () => {
+  const fajar = await registerClient(api);
+  const gita = await registerClient(api);
+  const forGita = await notify(gita.user.id, "Untuk Gita");
+  const { client } = await connect(fajar, forGita);
+  client.send({ type: "ack", id: forGita });
+  // Acks are written every 100 ms here: five flushes pass before Gita connects.
+  await new Promise((r) => setTimeout(r, 500));
+  await client.close();
+  expect(ids((await connect(gita)).replayed)).toEqual([forGita]);
+});
