@@ -13,15 +13,9 @@ import type { SignedIn } from "./auth";
 import type { TestDatabase } from "./database";
 import { transactionsOf } from "./simulator";
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { until } from "./until";
+
+export { until };
 
 /** The worker's payment dependencies with the simulator as Midtrans; MIDTRANS_* overrides as strings. */
 export const simulatorPayments = (

@@ -12,6 +12,7 @@ import { registerClient, type SignedIn } from "../helpers/auth";
 import { createSeededDatabase, type TestDatabase } from "../helpers/database";
 import { connectHub, type HubClient, type ServerFrame } from "../helpers/realtime-client";
 import { freePort, TEST_JWT_SECRET } from "../setup/cluster";
+import { until } from "../helpers/until";
 
 let db: TestDatabase;
 let api: TestApi;
@@ -61,16 +62,6 @@ async function notify(userId: string, title: string, priority = "medium"): Promi
     [row!.id],
   );
   return Number(message!.id);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const eventRows = (messageId: number) =>

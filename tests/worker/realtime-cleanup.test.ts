@@ -16,6 +16,7 @@ import { createSeededDatabase, type TestDatabase } from "../helpers/database";
 import { connectHub, type HubClient } from "../helpers/realtime-client";
 import { freePort, TEST_JWT_SECRET } from "../setup/cluster";
 import { Logger } from "graphile-worker";
+import { until } from "../helpers/until";
 
 const STALE_AFTER_MS = 2_000;
 const RETENTION_MS = 60 * 60_000;
@@ -57,16 +58,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 type ConnectionRow = { connection_id: string; is_alive: boolean; rooms: string[]; memberships: number };
 
 const connectionsOf = (userId: string) =>
@@ -80,7 +71,7 @@ const connectionsOf = (userId: string) =>
 /** Queues a run and waits for the worker to finish it. */
 async function runCleanup(): Promise<void> {
   const job = await worker.addJob("realtime__cleanup", {});
-  await eventually("the cleanup job to finish", async () => {
+  await until("the cleanup job to finish", async () => {
     const rows = await db.query("select 1 from graphile_worker._private_jobs where id = $1", [job.id]);
     return rows.length ? undefined : true;
   });
@@ -107,7 +98,7 @@ test("a socket of a hub killed with SIGKILL is marked not alive and leaves its r
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  await eventually(
+  await until(
     "the worker process's hub",
     async () => {
       if (child!.exitCode !== null) throw new Error(`the worker process ended:\n${output}`);
@@ -119,7 +110,7 @@ test("a socket of a hub killed with SIGKILL is marked not alive and leaves its r
   open.push(onKilled);
   const onLive = await connectHub(hub.url, bob.token);
   open.push(onLive);
-  const [killedRow] = await eventually("the killed hub's socket to be recorded", async () => {
+  const [killedRow] = await until("the killed hub's socket to be recorded", async () => {
     const rows = await connectionsOf(alice.user.id);
     return rows.length ? rows : undefined;
   });
@@ -137,7 +128,7 @@ test("a socket of a hub killed with SIGKILL is marked not alive and leaves its r
   expect(await connectionsOf(alice.user.id)).toEqual([killedRow]);
 
   // Once its last activity is older than the threshold (the live hub's socket keeps answering pings meanwhile).
-  await eventually("the killed hub's row to be stale", async () => {
+  await until("the killed hub's row to be stale", async () => {
     const [row] = await db.query<{ stale: boolean }>(
       "select last_activity < now() - make_interval(secs => $2) as stale from api.websocket_connections where connection_id = $1",
       [killedRow!.connection_id, STALE_AFTER_MS / 1000 + 0.5],
