@@ -232,16 +232,6 @@ const specs: TableSpec[] = [
       insertReturningId(`insert into api.websocket_events (event_type, connection_id) values ('heartbeat', 'conn-b')`),
     matrix: realtimeBookkeeping,
   },
-  {
-    table: "websocket_message_queue",
-    insert: () => ({ connection_id: "conn-a", event_type: "project_update", priority: 1 }),
-    update: () => ({ attempts: 1, priority: Math.floor(Math.random() * 1000) + 2 }),
-    disposable: () =>
-      insertReturningId(
-        `insert into api.websocket_message_queue (connection_id, event_type) values ('conn-b', 'heartbeat')`,
-      ),
-    matrix: realtimeBookkeeping,
-  },
 ];
 
 async function createFixtures(): Promise<void> {
@@ -317,12 +307,6 @@ async function createFixtures(): Promise<void> {
     "websocket_events",
     `insert into api.websocket_events (event_type, connection_id, payload) values ('payment_received', 'conn-a', '{"for":"a"}')`,
     `insert into api.websocket_events (event_type, connection_id, payload) values ('payment_received', 'conn-b', '{"for":"b"}')`,
-    [[], []],
-  );
-  await pair(
-    "websocket_message_queue",
-    `insert into api.websocket_message_queue (connection_id, event_type) values ('conn-a', 'project_update')`,
-    `insert into api.websocket_message_queue (connection_id, event_type) values ('conn-b', 'project_update')`,
     [[], []],
   );
 }
@@ -872,10 +856,7 @@ describe("what the catalog grants", () => {
       "app_worker INSERT(event_type,connection_id,room_id,payload,delivered_at,is_delivered) websocket_events",
       "app_worker UPDATE(delivered_at,is_delivered) websocket_events",
       "app_admin SELECT websocket_events",
-      "app_worker SELECT websocket_message_queue",
-      "app_worker DELETE websocket_message_queue",
-      "app_worker INSERT(connection_id,event_type,payload,priority,expires_at,attempts,max_attempts) websocket_message_queue",
-      "app_worker UPDATE(priority,expires_at,attempts) websocket_message_queue",
+      "app_client SELECT websocket_message_queue",
       "app_admin SELECT websocket_message_queue",
     ];
     expect(rows.map((r) => r.line).sort()).toEqual(expected.sort());

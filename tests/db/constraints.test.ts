@@ -79,7 +79,6 @@ const validRow: Record<string, () => Row> = {
   "api.websocket_connections": () => ({ user_id: fx.userId, connection_id: "socket-2", role: "client" }),
   "api.websocket_room_memberships": () => ({ connection_id: fx.connectionId, room_id: "admin" }),
   "api.websocket_events": () => ({ event_type: "heartbeat", connection_id: fx.connectionId }),
-  "api.websocket_message_queue": () => ({ connection_id: fx.connectionId, event_type: "project_update" }),
   "api.real_time_notifications": () => ({
     user_id: fx.userId,
     type: "new_feature",
@@ -574,19 +573,6 @@ check(
   },
 );
 check(
-  "websocket_message_queue_attempts_valid",
-  "api.websocket_message_queue",
-  {
-    "0 attempts of 1": { attempts: 0, max_attempts: 1 },
-    "as many attempts as max_attempts": { attempts: 5, max_attempts: 5 },
-  },
-  {
-    "-1 attempts": { attempts: -1 },
-    "a max_attempts of 0": { attempts: 0, max_attempts: 0 },
-    "more attempts than max_attempts": { attempts: 6, max_attempts: 5 },
-  },
-);
-check(
   "real_time_notifications_title_not_blank",
   "api.real_time_notifications",
   {},
@@ -777,6 +763,12 @@ check(
   "app_private.realtime_messages",
   { "a one-minute life": { expires_at: new Date(Date.now() + 60_000) } },
   { "already expired": { expires_at: new Date(Date.now() - 60_000) } },
+);
+check(
+  "realtime_messages_max_attempts_range",
+  "app_private.realtime_messages",
+  { "one attempt": { max_attempts: 1 }, "a hundred attempts": { max_attempts: 100 } },
+  { "no attempt": { max_attempts: 0 }, "more than a hundred": { max_attempts: 101 } },
 );
 check(
   "realtime_deliveries_attempts_valid",
@@ -1000,20 +992,6 @@ describe("enums", () => {
       column: "action",
     },
     {
-      type: "websocket_event_type",
-      labels: [
-        "project_update",
-        "payment_received",
-        "system_alert",
-        "admin_broadcast",
-        "connection_status",
-        "heartbeat",
-      ],
-      wrong: "ping",
-      table: "api.websocket_message_queue",
-      column: "event_type",
-    },
-    {
       type: "notification_type",
       labels: [
         "project_status_change",
@@ -1076,7 +1054,6 @@ describe("foreign keys", () => {
     invoiceId: string;
     connectionId: string;
     eventId: string;
-    queueId: string;
     membershipId: string;
     notificationId: string;
     auditId: string;
@@ -1118,11 +1095,6 @@ describe("foreign keys", () => {
       `insert into api.websocket_events (event_type, connection_id) values ('heartbeat', $1) returning id`,
       [connectionId],
     );
-    const queueId = await one(
-      client,
-      `insert into api.websocket_message_queue (connection_id, event_type) values ($1, 'project_update') returning id`,
-      [connectionId],
-    );
     const membershipId = await one(
       client,
       `insert into api.websocket_room_memberships (connection_id, room_id) values ($1, 'admin') returning id`,
@@ -1138,7 +1110,7 @@ describe("foreign keys", () => {
       `insert into api.audit_logs (user_id, action, resource) values ($1, 'LOGIN', 'users') returning id`,
       [userId],
     );
-    return { userId, projectId, invoiceId, connectionId, eventId, queueId, membershipId, notificationId, auditId };
+    return { userId, projectId, invoiceId, connectionId, eventId, membershipId, notificationId, auditId };
   }
 
   const count = async (client: Client, sql: string, param: string) =>
@@ -1175,12 +1147,6 @@ describe("foreign keys", () => {
       fkeys: "websocket_connections_user_id_fkey → websocket_events_connection_id_fkey",
       sql: "from api.websocket_events where id = $1",
       key: "eventId",
-    },
-    {
-      what: "their queued messages",
-      fkeys: "websocket_connections_user_id_fkey → websocket_message_queue_connection_id_fkey",
-      sql: "from api.websocket_message_queue where id = $1",
-      key: "queueId",
     },
     {
       what: "their room memberships",
@@ -1281,11 +1247,6 @@ describe("foreign keys", () => {
       row: { connection_id: "no-such-socket" },
     },
     {
-      fkey: "websocket_message_queue_connection_id_fkey",
-      table: "api.websocket_message_queue",
-      row: { connection_id: "no-such-socket" },
-    },
-    {
       fkey: "real_time_notifications_user_id_fkey",
       table: "api.real_time_notifications",
       row: { user_id: missingParent },
@@ -1347,7 +1308,6 @@ describe("defaults", () => {
     { table: "api.websocket_connections", createdAt: "connected_at", second: { connection_id: "socket-3" } },
     { table: "api.websocket_room_memberships", createdAt: "joined_at", second: { room_id: "project:2" } },
     { table: "api.websocket_events", createdAt: "created_at" },
-    { table: "api.websocket_message_queue", createdAt: "created_at" },
     { table: "api.real_time_notifications", createdAt: "created_at" },
     { table: "api.refunds", createdAt: "created_at" },
   ];
@@ -1386,10 +1346,6 @@ describe("defaults", () => {
     { table: "api.faqs", expected: { sort_order: 0, is_active: true } },
     { table: "api.websocket_connections", expected: { is_alive: true, rooms: [] } },
     { table: "api.websocket_events", expected: { payload: {}, is_delivered: false, delivered_at: null } },
-    {
-      table: "api.websocket_message_queue",
-      expected: { payload: {}, priority: 0, attempts: 0, max_attempts: 5, expires_at: null },
-    },
     { table: "api.real_time_notifications", expected: { priority: "medium", read: false, read_at: null } },
     {
       table: "api.refunds",
