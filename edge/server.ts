@@ -1,0 +1,271 @@
+/**
+ * The API edge: the reverse proxy every API request passes on its way to
+ * PostgREST, in `npm start`, in the tests (tests/helpers/api.ts) and in
+ * docker-compose.yml (behind nginx). Built on fastify with
+ * @fastify/reply-from (the forwarding, over undici) and @fastify/cors.
+ *
+ * What it does, in order (README "The API edge"):
+ *   1. CORS: only CORS_ALLOWED_ORIGINS get Access-Control-Allow-Origin;
+ *      preflights are answered here, PostgREST's own CORS headers dropped.
+ *   2. A request target that is not a path, or whose %-escapes are malformed
+ *      or not UTF-8: 400 (edge/request-checks.ts).
+ *   3. A body over API_MAX_BODY_BYTES: 413 before it is read (Content-Length),
+ *      or as soon as a chunked body passes the limit.
+ *   4. A JSON array as a function's body: 400.
+ *   5. X-Forwarded-For for PostgREST: the client's address from the TCP peer
+ *      and, from trusted proxies only, their X-Forwarded-For
+ *      (config/client-address.ts); Forwarded and X-Real-IP are dropped.
+ *   6. Error answers (status >= 400, only those) are read and rewritten where
+ *      they expose internals (edge/upstream-errors.ts); everything else,
+ *      request and response bodies alike, streams through.
+ */
+import cors from "@fastify/cors";
+import replyFrom from "@fastify/reply-from";
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
+import type { IncomingHttpHeaders } from "node:http";
+import { PassThrough, type Readable } from "node:stream";
+import { clientAddress, parseTrustedProxies } from "../config/client-address";
+import { EDGE_ERRORS, edgeErrorBody, type EdgeErrorCode } from "./errors";
+import { checkRequestTarget, isArrayBodyToFunction, pathOf } from "./request-checks";
+import { rewriteUpstreamError, SERVICE_BUSY_RETRY_AFTER_SECONDS } from "./upstream-errors";
+
+export type EdgeOptions = {
+  /** PostgREST's base URL, e.g. http://127.0.0.1:41234. */
+  upstream: string;
+  /** 0: any free port (the URL has the real one). */
+  port: number;
+  host?: string;
+  /** Addresses and CIDR ranges whose X-Forwarded-For is believed; empty: nobody's. */
+  trustedProxies: readonly string[];
+  maxBodyBytes: number;
+  /** "*" or the exact origins allowed to call from a browser. */
+  corsAllowedOrigins: "*" | readonly string[];
+  /** How long stop() lets requests in flight finish before it closes their connections. */
+  stopGraceMs?: number;
+  /** One line per failure of the edge itself (PostgREST unreachable, a bug); nothing per request. */
+  onLog?: (line: string) => void;
+};
+
+export type EdgeServer = {
+  url: string;
+  stop(): Promise<void>;
+};
+
+/** Methods forwarded to PostgREST; OPTIONS is CORS's (preflights are answered here). */
+const FORWARDED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/** Request headers PostgREST reads from a browser's cross-origin call. */
+const CORS_ALLOWED_HEADERS = [
+  "Authorization",
+  "Content-Type",
+  "Accept",
+  "Accept-Profile",
+  "Content-Profile",
+  "Prefer",
+  "Range",
+  "Range-Unit",
+];
+/** Response headers a browser script may read. */
+const CORS_EXPOSED_HEADERS = [
+  "Content-Location",
+  "Content-Range",
+  "Location",
+  "Preference-Applied",
+  "Range-Unit",
+  "Retry-After",
+];
+
+/** Client-supplied headers that could pose as the client's address downstream. */
+const ADDRESS_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip", "x-client-ip", "true-client-ip"];
+
+/** Error answers larger than this are passed on unread (PostgREST's are a few hundred bytes). */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+function sendError(reply: FastifyReply, code: EdgeErrorCode, details: string | null = null): FastifyReply {
+  return reply
+    .code(EDGE_ERRORS[code].status)
+    .header("content-type", "application/json; charset=utf-8")
+    .send(JSON.stringify(edgeErrorBody(code, details)));
+}
+
+/** Reads at most `max` bytes of a stream: the bytes and, if it is longer, the rest still unread. */
+async function readUpTo(stream: Readable, max: number): Promise<{ head: Buffer; rest: Readable | undefined }> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of stream) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    chunks.push(buffer);
+    length += buffer.length;
+    if (length > max) return { head: Buffer.concat(chunks), rest: stream };
+  }
+  return { head: Buffer.concat(chunks), rest: undefined };
+}
+
+function dropUpstreamHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const kept: IncomingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    // CORS is the edge's (PostgREST allows every origin).
+    if (!name.startsWith("access-control-")) kept[name] = value;
+  }
+  return kept;
+}
+
+/** Sends PostgREST's answer on: as a stream, or, for an error, read and maybe rewritten. */
+async function relay(reply: FastifyReply, status: number, stream: Readable, onLog: (line: string) => void) {
+  if (status < 400) return reply.send(stream);
+  const { head, rest } = await readUpTo(stream, MAX_ERROR_BODY_BYTES);
+  if (rest) {
+    const whole = new PassThrough();
+    whole.write(head);
+    rest.pipe(whole);
+    return reply.send(whole);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(head.toString("utf8"));
+  } catch {
+    parsed = undefined;
+  }
+  const rewritten = rewriteUpstreamError(status, parsed);
+  if (!rewritten) return reply.send(head);
+  if (rewritten.status >= 500) onLog(`${rewritten.body.code}: PostgREST answered ${status} ${head.toString("utf8")}`);
+  reply.removeHeader("content-length");
+  return reply
+    .code(rewritten.status)
+    .headers(rewritten.headers)
+    .header("content-type", "application/json; charset=utf-8")
+    .send(JSON.stringify(rewritten.body));
+}
+
+/** Maps fastify's own errors (body limits, framing, routing) to the edge's codes. */
+function codeOfFrameworkError(error: FastifyError): EdgeErrorCode {
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return "BODY_TOO_LARGE";
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return "UNSUPPORTED_MEDIA_TYPE";
+    case "FST_ERR_BAD_URL":
+      return "INVALID_URL_ENCODING";
+  }
+  return error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
+    ? "MALFORMED_REQUEST"
+    : "INTERNAL_ERROR";
+}
+
+export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
+  const trusted = parseTrustedProxies(options.trustedProxies);
+  const onLog = options.onLog ?? (() => undefined);
+  const host = options.host ?? "127.0.0.1";
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.maxBodyBytes,
+    exposeHeadRoutes: false,
+    // The wildcard route's one parameter is the whole path.
+    routerOptions: { maxParamLength: 64 * 1024 },
+    frameworkErrors: (error, _request, reply) => {
+      void sendError(reply, codeOfFrameworkError(error));
+    },
+  });
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    const code = codeOfFrameworkError(error);
+    if (code === "INTERNAL_ERROR") onLog(`edge error: ${error.stack ?? String(error)}`);
+    const details = code === "BODY_TOO_LARGE" ? `at most ${options.maxBodyBytes} bytes` : null;
+    return sendError(reply, code, details);
+  });
+
+  await app.register(cors, {
+    origin: options.corsAllowedOrigins === "*" ? "*" : [...options.corsAllowedOrigins],
+    methods: [...FORWARDED_METHODS],
+    allowedHeaders: CORS_ALLOWED_HEADERS,
+    exposedHeaders: CORS_EXPOSED_HEADERS,
+    maxAge: 86_400,
+    // An OPTIONS without Origin is answered like a preflight, not with plain text.
+    strictPreflight: false,
+  });
+  await app.register(replyFrom, {
+    base: options.upstream,
+    undici: { connections: 128, pipelining: 1, keepAliveTimeout: 4_000 },
+    disableRequestLogging: true,
+  });
+
+  // Bodies are read as bytes, never parsed: PostgREST parses them.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+
+  app.addHook("onRequest", async (request, reply) => {
+    const problem = checkRequestTarget(request.raw.url ?? "");
+    if (problem) return sendError(reply, problem);
+    const declared = Number(request.headers["content-length"]);
+    if (declared > options.maxBodyBytes)
+      return sendError(reply, "BODY_TOO_LARGE", `at most ${options.maxBodyBytes} bytes`);
+  });
+
+  const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+    const target = request.raw.url!;
+    const body = Buffer.isBuffer(request.body) ? request.body : undefined;
+    const contentType = request.headers["content-type"];
+    if (isArrayBodyToFunction(request.method, pathOf(target), contentType, body))
+      return sendError(reply, "ARRAY_BODY_NOT_ALLOWED");
+    const forwardedFor = request.headers["x-forwarded-for"];
+    const client = clientAddress(
+      request.raw.socket.remoteAddress,
+      Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor,
+      trusted,
+    );
+    return reply.from(pathOf(target), {
+      // No retries: PostgREST's answer, or the edge's 503, goes to the client.
+      retryDelay: () => null,
+      ...(body ? { body, contentType: contentType ?? "application/octet-stream" } : {}),
+      rewriteRequestHeaders: (_request, headers) => {
+        for (const name of ADDRESS_HEADERS) delete headers[name];
+        if (client) headers["x-forwarded-for"] = client;
+        if (!body) {
+          // GET and HEAD bodies are not read, so none is forwarded.
+          delete headers["content-length"];
+          delete headers["transfer-encoding"];
+        } else {
+          delete headers["transfer-encoding"];
+          if (contentType === undefined) delete headers["content-type"];
+        }
+        return headers;
+      },
+      rewriteHeaders: (headers) => dropUpstreamHeaders(headers),
+      onResponse: (_request, _reply, response) => {
+        void relay(reply, response.statusCode, response.stream, onLog).catch((error: unknown) => {
+          onLog(`edge error relaying an answer: ${(error as Error).stack ?? String(error)}`);
+          if (!reply.sent) void sendError(reply, "INTERNAL_ERROR");
+          else reply.raw.destroy();
+        });
+      },
+      onError: (_reply, { error }) => {
+        onLog(`PostgREST unreachable: ${(error as Error).message}`);
+        void sendError(reply.header("retry-after", String(SERVICE_BUSY_RETRY_AFTER_SECONDS)), "API_UNAVAILABLE");
+      },
+    });
+  };
+  app.route({ method: [...FORWARDED_METHODS], url: "/*", handler: forward });
+
+  await app.listen({ port: options.port, host });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  const stopGraceMs = options.stopGraceMs ?? 5_000;
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    stop() {
+      stopped ??= (async () => {
+        // fastify's close waits for requests in flight; past the grace
+        // period their connections are closed.
+        const timer = setTimeout(() => app.server.closeAllConnections(), stopGraceMs);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(timer);
+        }
+      })();
+      return stopped;
+    },
+  };
+}
