@@ -32,6 +32,10 @@ export type EdgeErrorCode = keyof typeof EDGE_ERRORS;
 
 export type ErrorBody = { code: string; message: string; details: string | null; hint: string | null };
 
-export function edgeErrorBody(code: EdgeErrorCode, details: string | null = null, hint: string | null = null): ErrorBody {
+export function edgeErrorBody(
+  code: EdgeErrorCode,
+  details: string | null = null,
+  hint: string | null = null,
+): ErrorBody {
   return { code, message: EDGE_ERRORS[code].message, details, hint };
 }

@@ -69,10 +69,6 @@ export function isArrayBodyToFunction(
   body: Buffer | undefined,
 ): boolean {
   return (
-    method === "POST" &&
-    isFunctionPath(path) &&
-    body !== undefined &&
-    isJsonMediaType(contentType) &&
-    isJsonArray(body)
+    method === "POST" && isFunctionPath(path) && body !== undefined && isJsonMediaType(contentType) && isJsonArray(body)
   );
 }

@@ -111,7 +111,7 @@ function dropUpstreamHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders 
 }
 
 /** Sends PostgREST's answer on: as a stream, or, for an error, read and maybe rewritten. */
-async function relay(reply: FastifyReply, status: number, stream: Readable, onLog: (line: string) => void) {
+async function relay(reply: FastifyReply, status: number, stream: Readable) {
   if (status < 400) return reply.send(stream);
   const { head, rest } = await readUpTo(stream, MAX_ERROR_BODY_BYTES);
   if (rest) {
@@ -128,7 +128,6 @@ async function relay(reply: FastifyReply, status: number, stream: Readable, onLo
   }
   const rewritten = rewriteUpstreamError(status, parsed);
   if (!rewritten) return reply.send(head);
-  if (rewritten.status >= 500) onLog(`${rewritten.body.code}: PostgREST answered ${status} ${head.toString("utf8")}`);
   reply.removeHeader("content-length");
   return reply
     .code(rewritten.status)
@@ -156,6 +155,19 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const trusted = parseTrustedProxies(options.trustedProxies);
   const onLog = options.onLog ?? (() => undefined);
   const host = options.host ?? "127.0.0.1";
+  // One line when PostgREST stops answering and one when it is back, not one per request.
+  let down = false;
+  const upstream = {
+    reachable() {
+      if (down) onLog("PostgREST answers again");
+      down = false;
+    },
+    unreachable(error: Error) {
+      const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+      if (!down) onLog(`PostgREST cannot be reached (answering 503 API_UNAVAILABLE): ${error.message}${cause}`);
+      down = true;
+    },
+  };
 
   const app = Fastify({
     logger: false,
@@ -163,7 +175,12 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     exposeHeadRoutes: false,
     // The wildcard route's one parameter is the whole path.
     routerOptions: { maxParamLength: 64 * 1024 },
-    frameworkErrors: (error, _request, reply) => {
+    // Errors found before the hooks run (a path the router cannot decode):
+    // CORS's hook has not run either, so its one header is set here.
+    frameworkErrors: (error, request, reply) => {
+      const origin = request.headers.origin;
+      const allowed = options.corsAllowedOrigins === "*" ? "*" : options.corsAllowedOrigins.find((o) => o === origin);
+      if (origin && allowed) void reply.header("access-control-allow-origin", allowed).header("vary", "Origin");
       void sendError(reply, codeOfFrameworkError(error));
     },
   });
@@ -233,14 +250,15 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
       },
       rewriteHeaders: (headers) => dropUpstreamHeaders(headers),
       onResponse: (_request, _reply, response) => {
-        void relay(reply, response.statusCode, response.stream, onLog).catch((error: unknown) => {
+        upstream.reachable();
+        void relay(reply, response.statusCode, response.stream).catch((error: unknown) => {
           onLog(`edge error relaying an answer: ${(error as Error).stack ?? String(error)}`);
           if (!reply.sent) void sendError(reply, "INTERNAL_ERROR");
           else reply.raw.destroy();
         });
       },
       onError: (_reply, { error }) => {
-        onLog(`PostgREST unreachable: ${(error as Error).message}`);
+        upstream.unreachable(error);
         void sendError(reply.header("retry-after", String(SERVICE_BUSY_RETRY_AFTER_SECONDS)), "API_UNAVAILABLE");
       },
     });

@@ -28,7 +28,9 @@ const answer = (code: EdgeErrorCode, headers: Record<string, string> = {}): Rewr
 });
 
 function isErrorBody(body: unknown): body is Partial<ErrorBody> & { code: string } {
-  return typeof body === "object" && body !== null && !Array.isArray(body) && typeof (body as ErrorBody).code === "string";
+  return (
+    typeof body === "object" && body !== null && !Array.isArray(body) && typeof (body as ErrorBody).code === "string"
+  );
 }
 
 /** The answer the client gets instead of PostgREST's, or undefined to pass PostgREST's on unchanged. */
