@@ -1,7 +1,7 @@
 /**
  * `npm start` as a new user runs it: on a fresh data directory it comes up,
- * PostgREST lists the public tables and serves the seeded templates to an
- * anonymous request, SIGTERM stops everything cleanly, and a second start
+ * PostgREST, behind the API edge on API_PORT, lists the public tables and
+ * serves the seeded templates to an anonymous request, SIGTERM stops everything cleanly, and a second start
  * reuses the data.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -126,6 +126,13 @@ describe("npm start", () => {
     }
     // Closed tables are not even listed for an anonymous reader.
     expect(Object.keys(doc.paths)).not.toContain("/users");
+
+    // API_PORT is the edge's: it answers what PostgREST would answer with a 500.
+    const badQuery = await fetch(`${api}/rpc/login?email=a&password=%ED%A0%80`);
+    expect([badQuery.status, ((await badQuery.json()) as { code: string }).code]).toEqual([
+      400,
+      "INVALID_URL_ENCODING",
+    ]);
 
     const templates = await fetch(`${api}/templates?select=name,category&order=name`);
     expect(templates.status).toBe(200);
