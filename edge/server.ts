@@ -78,8 +78,8 @@ const CORS_EXPOSED_HEADERS = [
 /** Client-supplied headers that could pose as the client's address downstream. */
 const ADDRESS_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip", "x-client-ip", "true-client-ip"];
 
-/** Error answers larger than this are passed on unread (PostgREST's are a few hundred bytes). */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** Answers up to this size are read whole before they are sent (error answers: to be rewritten); longer ones stream. */
+const SMALL_BODY_BYTES = 64 * 1024;
 
 function sendError(reply: FastifyReply, code: EdgeErrorCode, details: string | null = null): FastifyReply {
   return reply
@@ -88,17 +88,41 @@ function sendError(reply: FastifyReply, code: EdgeErrorCode, details: string | n
     .send(JSON.stringify(edgeErrorBody(code, details)));
 }
 
-/** Reads at most `max` bytes of a stream: the bytes and, if it is longer, the rest still unread. */
-async function readUpTo(stream: Readable, max: number): Promise<{ head: Buffer; rest: Readable | undefined }> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of stream) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-    chunks.push(buffer);
-    length += buffer.length;
-    if (length > max) return { head: Buffer.concat(chunks), rest: stream };
-  }
-  return { head: Buffer.concat(chunks), rest: undefined };
+/**
+ * Reads a stream until it ends or passes `max` bytes: the bytes read and, if
+ * it is longer, the stream itself, paused where reading stopped.
+ */
+function readUpTo(stream: Readable, max: number): Promise<{ head: Buffer; rest: Readable | undefined }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const detach = () => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("error", onError);
+    };
+    const onData = (chunk: Buffer | string) => {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      chunks.push(buffer);
+      length += buffer.length;
+      if (length > max) {
+        detach();
+        stream.pause();
+        resolve({ head: Buffer.concat(chunks), rest: stream });
+      }
+    };
+    const onEnd = () => {
+      detach();
+      resolve({ head: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), rest: undefined });
+    };
+    const onError = (error: Error) => {
+      detach();
+      reject(error);
+    };
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+    stream.on("error", onError);
+  });
 }
 
 function dropUpstreamHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -110,16 +134,22 @@ function dropUpstreamHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders 
   return kept;
 }
 
-/** Sends PostgREST's answer on: as a stream, or, for an error, read and maybe rewritten. */
+/**
+ * Sends PostgREST's answer on. Up to SMALL_BODY_BYTES are read first: a body
+ * that ends within them goes out in one write with its length (most answers;
+ * streaming them costs a write per piece), a longer one streams on after them
+ * (a 50 MB listing is never held). An error's body is parsed and maybe
+ * rewritten.
+ */
 async function relay(reply: FastifyReply, status: number, stream: Readable) {
-  if (status < 400) return reply.send(stream);
-  const { head, rest } = await readUpTo(stream, MAX_ERROR_BODY_BYTES);
+  const { head, rest } = await readUpTo(stream, SMALL_BODY_BYTES);
   if (rest) {
     const whole = new PassThrough();
     whole.write(head);
     rest.pipe(whole);
     return reply.send(whole);
   }
+  if (status < 400) return reply.send(head);
   let parsed: unknown;
   try {
     parsed = JSON.parse(head.toString("utf8"));

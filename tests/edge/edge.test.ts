@@ -244,6 +244,31 @@ describe("the URL", () => {
   });
 });
 
+describe("answers", () => {
+  test("pass through unchanged, small ones and long ones (over 64 kB: streamed on)", async () => {
+    await db.query(
+      `insert into api.faqs (question, answer, sort_order)
+       select 'Pertanyaan ' || i, repeat('jawaban panjang ', 100), i from generate_series(1, 300) as i`,
+    );
+    for (const [target, headers] of [
+      ["/", { accept: "application/openapi+json" }],
+      ["/faqs?select=question,answer&order=sort_order", {}],
+      ["/templates?select=name&order=name", {}],
+      ["/rpc/health", {}],
+    ] as const) {
+      const direct = await call(`${api.postgrestUrl}${target}`, { token: client.token, headers });
+      const edged = await call(`${api.url}${target}`, { token: client.token, headers });
+      expect([edged.status, edged.text]).toEqual([direct.status, direct.text]);
+      expect(edged.headers.get("content-type")).toBe(direct.headers.get("content-type"));
+    }
+    const long = await fetch(`${api.url}/faqs?select=question,answer`);
+    expect((await long.arrayBuffer()).byteLength).toBeGreaterThan(400 * 1024);
+    const range = await call(`${api.url}/faqs?select=id&limit=10`, { headers: { prefer: "count=exact" } });
+    expect(range.headers.get("content-range")).toBe("0-9/300");
+    await db.query("delete from api.faqs where question like 'Pertanyaan %'");
+  });
+});
+
 describe("CORS (CORS_ALLOWED_ORIGINS)", () => {
   const app = "https://app.jasaweb.id";
   const evil = "https://evil.example";
