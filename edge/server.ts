@@ -266,6 +266,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
       retryDelay: () => null,
       ...(body ? { body, contentType: contentType ?? "application/octet-stream" } : {}),
       rewriteRequestHeaders: (_request, headers) => {
+        // The client's Host, not PostgREST's own: its OpenAPI document names the host it was asked at.
+        if (request.headers.host) headers.host = request.headers.host;
         for (const name of ADDRESS_HEADERS) delete headers[name];
         if (client) headers["x-forwarded-for"] = client;
         if (!body) {
@@ -281,6 +283,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
       rewriteHeaders: (headers) => dropUpstreamHeaders(headers),
       onResponse: (_request, _reply, response) => {
         upstream.reachable();
+        // A HEAD answer has no body: its headers go on as PostgREST sent them.
+        if (request.method === "HEAD") return void reply.send(response.stream);
         void relay(reply, response.statusCode, response.stream).catch((error: unknown) => {
           onLog(`edge error relaying an answer: ${(error as Error).stack ?? String(error)}`);
           if (!reply.sent) void sendError(reply, "INTERNAL_ERROR");

@@ -121,6 +121,7 @@ async function start(config: StackConfig, running: Running): Promise<void> {
     port: await freePort(),
     host: "127.0.0.1",
     jwtSecret: secrets.jwtSecret,
+    publicUrl: `http://${config.apiHost.includes(":") ? `[${config.apiHost}]` : config.apiHost}:${config.apiPort}`,
     pidFile: postgrestPidFile,
     onLog: (line) => process.stderr.write(`[postgrest] ${line}`),
   });

@@ -50,6 +50,8 @@ function imageTag(name: string): string {
 describe("docker-compose.yml: PostgREST", () => {
   const deployed = serviceEnvironment(service(compose, "postgrest"), variables);
   // What npm start hands its PostgREST (stack/start.ts), with every per-deployment setting given.
+  // (npm start also names the edge's URL for the OpenAPI document, PGRST_OPENAPI_SERVER_PROXY_URI;
+  // compose does not know the public URL, so its document names PostgREST's own host, as before.)
   const stack = postgrestEnv({
     dbUri: "postgres://authenticator:secret@127.0.0.1:55432/jasaweb",
     port: 3000,

@@ -238,6 +238,11 @@ describe("the URL", () => {
     expect(codeOf(answer)).toEqual([400, "INVALID_URL_ENCODING"]);
   });
 
+  test("a NUL is valid UTF-8: PostgreSQL refuses it with 400 22P05, as README Errors says", async () => {
+    const answer = await call(`${api.url}/rpc/login?email=a&password=%00x`);
+    expect(codeOf(answer)).toEqual([400, "22P05"]);
+  });
+
   test("valid UTF-8 escapes pass through", async () => {
     const answer = await call(`${api.url}/posts?select=id&title=eq.%C3%A9t%C3%A9%20%F0%9F%8E%89`);
     expect([answer.status, answer.body]).toEqual([200, []]);
@@ -261,6 +266,9 @@ describe("answers", () => {
       expect([edged.status, edged.text]).toEqual([direct.status, direct.text]);
       expect(edged.headers.get("content-type")).toBe(direct.headers.get("content-type"));
     }
+    // The OpenAPI document names the host clients call: the edge's.
+    const openapi = await call(`${api.url}/`, { headers: { accept: "application/openapi+json" } });
+    expect((openapi.body as { host: string }).host).toBe(new URL(api.url).host);
     const long = await fetch(`${api.url}/faqs?select=question,answer`);
     expect((await long.arrayBuffer()).byteLength).toBeGreaterThan(400 * 1024);
     const range = await call(`${api.url}/faqs?select=id&limit=10`, { headers: { prefer: "count=exact" } });

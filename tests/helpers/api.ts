@@ -32,17 +32,19 @@ export async function startApi(
   extraEnv: Record<string, string> = {},
   edge: EdgeTestOptions = {},
 ): Promise<TestApi> {
+  const edgePort = await freePort();
   const postgrest = await startPostgrest({
     dbUri: db.connections.authenticator,
     port: await freePort(),
     jwtSecret: TEST_JWT_SECRET,
+    publicUrl: `http://127.0.0.1:${edgePort}`,
     extraEnv: { PGRST_DB_POOL: "4", ...extraEnv },
   });
   let server;
   try {
     server = await startEdge({
       upstream: postgrest.url,
-      port: 0,
+      port: edgePort,
       trustedProxies: edge.trustedProxies ?? [],
       maxBodyBytes: edge.maxBodyBytes ?? 1024 * 1024,
       corsAllowedOrigins: edge.corsAllowedOrigins ?? "*",

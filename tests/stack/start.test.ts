@@ -120,7 +120,9 @@ describe("npm start", () => {
 
     const openapi = await fetch(`${api}/`, { headers: { accept: "application/openapi+json" } });
     expect(openapi.status).toBe(200);
-    const doc = (await openapi.json()) as { paths: Record<string, unknown> };
+    const doc = (await openapi.json()) as { host: string; paths: Record<string, unknown> };
+    // The host it names is the edge's, where clients call, not PostgREST's own loopback port.
+    expect(doc.host).toBe(`127.0.0.1:${env.API_PORT}`);
     for (const table of ["/templates", "/pricing_plans", "/faqs", "/posts", "/pages"]) {
       expect(Object.keys(doc.paths)).toContain(table);
     }
