@@ -10,14 +10,16 @@
  *   2. A request target that is not a path, or whose %-escapes are malformed
  *      or not UTF-8: 400 (edge/request-checks.ts).
  *   3. A body over API_MAX_BODY_BYTES: 413 before it is read (Content-Length),
- *      or as soon as a chunked body passes the limit.
+ *      or as soon as a chunked body passes the limit. Bodies within it are
+ *      read, then forwarded with their length.
  *   4. A JSON array as a function's body: 400.
  *   5. X-Forwarded-For for PostgREST: the client's address from the TCP peer
  *      and, from trusted proxies only, their X-Forwarded-For
  *      (config/client-address.ts); Forwarded and X-Real-IP are dropped.
- *   6. Error answers (status >= 400, only those) are read and rewritten where
- *      they expose internals (edge/upstream-errors.ts); everything else,
- *      request and response bodies alike, streams through.
+ *   6. Error answers that expose internals are rewritten
+ *      (edge/upstream-errors.ts). Answers up to 64 kB are read whole (errors
+ *      to be rewritten, the rest to go out in one write); longer ones
+ *      stream through as they come.
  */
 import cors from "@fastify/cors";
 import replyFrom from "@fastify/reply-from";
