@@ -5,6 +5,13 @@
  */
 import { Pool } from "pg";
 
+/** How the hub's connections name themselves in pg_stat_activity (a name in the connection string wins). */
+export const APPLICATION_NAMES = {
+  queries: "jasaweb realtime hub",
+  records: "jasaweb realtime records",
+  listener: "jasaweb realtime listener",
+} as const;
+
 export type OutboxMessage = {
   id: number;
   event: string;
@@ -33,7 +40,13 @@ export type HubDatabase = {
 };
 
 export function hubDatabase(connectionString: string): HubDatabase {
-  const pool = new Pool({ connectionString, max: 4, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 10_000 });
+  const pool = new Pool({
+    connectionString,
+    application_name: APPLICATION_NAMES.queries,
+    max: 4,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 10_000,
+  });
   // A connection that breaks while idle is dropped by the pool; the next query opens a new one.
   pool.on("error", () => undefined);
   const one = async <T>(sql: string, params: unknown[]): Promise<T> =>
