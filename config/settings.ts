@@ -25,6 +25,7 @@ const envSchema = z.object({
   API_HOST: z.string().min(1).default("127.0.0.1"),
   REALTIME_PORT: port.default(3001),
   REALTIME_HOST: z.string().min(1).default("127.0.0.1"),
+  REALTIME_TOKEN_RECHECK_MS: int(100, 3_600_000, 30_000),
   ADMIN_EMAIL: z.email().default("admin@jasaweb.id"),
   ADMIN_PASSWORD: z.string().min(8, "ADMIN_PASSWORD must have at least 8 characters").optional(),
   OWNER_PASSWORD: z.string().min(8).optional(),
@@ -119,6 +120,8 @@ export type StackConfig = {
   /** Where the realtime hub (WebSocket /realtime, GET /health) listens. */
   realtimePort: number;
   realtimeHost: string;
+  /** How often the hub re-checks the tokens of its open sockets (revoked, role changed, account deleted). */
+  realtimeTokenRecheckMs: number;
   adminEmail: string;
   adminPassword: string | undefined;
   ownerPassword: string | undefined;
@@ -163,6 +166,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     apiHost: e.API_HOST,
     realtimePort: e.REALTIME_PORT,
     realtimeHost: e.REALTIME_HOST,
+    realtimeTokenRecheckMs: e.REALTIME_TOKEN_RECHECK_MS,
     adminEmail: e.ADMIN_EMAIL.toLowerCase(),
     adminPassword: e.ADMIN_PASSWORD,
     ownerPassword: e.OWNER_PASSWORD,

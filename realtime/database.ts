@@ -24,9 +24,14 @@ export type OutboxMessage = {
 
 export type OutboxBatch = { messages: OutboxMessage[]; cursor: unknown; more: boolean };
 
+/** A token as the database checks it: its user (sub), id and role claim. */
+export type TokenClaims = { sub: string; jti: string; role: string };
+
 export type HubDatabase = {
   readOutbox(cursor: unknown, maxRows: number): Promise<OutboxBatch>;
   tokenStatus(userId: string, jti: string, role: string): Promise<string>;
+  /** The status of many tokens in one query (app_hidden.realtime_token_statuses), by jti. */
+  tokenStatuses(tokens: TokenClaims[]): Promise<Map<string, string>>;
   mayJoinProject(userId: string, projectId: string): Promise<boolean>;
   /**
    * The offline queue's replay for a user who just connected (app_hidden.realtime_replay):
@@ -59,6 +64,13 @@ export function hubDatabase(connectionString: string): HubDatabase {
       ]),
     tokenStatus: (userId, jti, role) =>
       one<string>("select app_hidden.realtime_token_status($1, $2, $3) as r", [userId, jti, role]),
+    async tokenStatuses(tokens) {
+      const { rows } = await pool.query<{ jti: string; status: string }>(
+        "select jti, status from app_hidden.realtime_token_statuses($1)",
+        [JSON.stringify(tokens)],
+      );
+      return new Map(rows.map((row) => [row.jti, row.status]));
+    },
     mayJoinProject: (userId, projectId) =>
       one<boolean>("select app_hidden.realtime_may_join_project($1, $2) as r", [userId, projectId]),
     async replay(userId, seenId) {

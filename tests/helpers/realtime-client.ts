@@ -12,6 +12,8 @@ export type HubClient = {
   frames: ServerFrame[];
   /** Set when the socket closed: the close code. */
   closed: () => number | undefined;
+  /** The close frame's reason ("" when none, undefined while open). */
+  closeReason: () => string | undefined;
   send(frame: unknown): void;
   /** The first received frame (old or new) matching `match`, within `ms`. */
   waitFor(match: (f: ServerFrame) => boolean, ms?: number): Promise<ServerFrame>;
@@ -39,8 +41,12 @@ export async function connectHub(url: string, token: string, via: "query" | "pro
       : new WebSocket(url, ["jasaweb", token]);
   const frames: ServerFrame[] = [];
   let closeCode: number | undefined;
+  let reason: string | undefined;
   socket.on("message", (data) => frames.push(JSON.parse(data.toString()) as ServerFrame));
-  socket.on("close", (code) => (closeCode = code));
+  socket.on("close", (code, why) => {
+    reason = why.toString();
+    closeCode = code;
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once("open", () => resolve());
     socket.once("error", reject);
@@ -52,6 +58,7 @@ export async function connectHub(url: string, token: string, via: "query" | "pro
     socket,
     frames,
     closed: () => closeCode,
+    closeReason: () => reason,
     send: (frame) => socket.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
     waitFor: (match, ms = 20_000) => until("the expected frame did not arrive", ms, () => frames.find(match)),
     waitForClose: (ms = 20_000) => until("the socket did not close", ms, () => closeCode),

@@ -97,6 +97,8 @@ beforeAll(async () => {
       WORKER_DATABASE_URL: prepared.connections.worker,
       JWT_SECRET: TEST_JWT_SECRET,
       REALTIME_PORT: String(port),
+      // Token re-checks run during the outage too; they must leave the sockets alone.
+      REALTIME_TOKEN_RECHECK_MS: "200",
       WORKER_SHUTDOWN_TIMEOUT_MS: "1500",
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -220,10 +222,15 @@ test("PostgreSQL stopped (fast shutdown) and started again: sockets stay open, /
   const room = `project:${crypto.randomUUID()}`;
   a.send({ type: "join", room });
   expect(await a.waitFor((f) => f.type === "error")).toMatchObject({ code: "UNAVAILABLE" });
-  // The ack's batch has failed at least once (and is kept for the next one).
-  await waitFor("a failed write of the connection records", async () =>
-    workerOutput.includes("realtime: writing connection records failed") ? true : undefined,
+  // The ack's batch has failed at least once (and is kept for the next one); a token
+  // re-check has failed too, and closed nothing.
+  await waitFor("a failed write of the connection records and a failed token re-check", async () =>
+    workerOutput.includes("realtime: writing connection records failed") &&
+    workerOutput.includes("realtime: re-checking the open sockets' tokens failed")
+      ? true
+      : undefined,
   );
+  expect([a.closed(), adm.closed()]).toEqual([undefined, undefined]);
 
   server = await startRestartablePostgres(dataDir, pgPort, SUPERUSER_PASSWORD);
   // Committed at once: the listener cannot be connected yet (held back), so this one

@@ -108,3 +108,10 @@ test("the realtime hub listens on 127.0.0.1:3001 by default; REALTIME_PORT and R
   expect([set.realtimePort, set.realtimeHost]).toEqual([4010, "0.0.0.0"]);
   for (const bad of ["0", "70000", "web"]) expect(() => readConfig({ REALTIME_PORT: bad })).toThrow("REALTIME_PORT");
 });
+
+test("the hub re-checks its sockets' tokens every 30 s by default; REALTIME_TOKEN_RECHECK_MS changes it (100 ms – 1 h)", () => {
+  expect(readConfig({}).realtimeTokenRecheckMs).toBe(30_000);
+  expect(readConfig({ REALTIME_TOKEN_RECHECK_MS: "250" }).realtimeTokenRecheckMs).toBe(250);
+  for (const bad of ["50", "3600001", "often"])
+    expect(() => readConfig({ REALTIME_TOKEN_RECHECK_MS: bad })).toThrow("REALTIME_TOKEN_RECHECK_MS");
+});
