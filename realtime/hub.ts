@@ -10,6 +10,7 @@ import crypto from "node:crypto";
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import { clientAddress, trustedProxies } from "./client-address";
 import { CLOSE_CODES } from "./close-codes";
 import { parseClientFrame } from "./client-frames";
 import { connectionRecords } from "./connection-records";
@@ -43,6 +44,11 @@ export type RealtimeHubOptions = {
    * sent an error frame and closed with 4003 (default 30 s).
    */
   tokenRecheckMs?: number;
+  /**
+   * The proxies (addresses and CIDR ranges) whose X-Forwarded-For is believed for the recorded
+   * client address: the rightmost address that is not one of them. Default none: the peer.
+   */
+  trustedProxies?: string | readonly string[];
   onLog?: (line: string) => void;
 };
 
@@ -95,6 +101,7 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
 
 export async function startRealtimeHub(options: RealtimeHubOptions): Promise<RealtimeHub> {
   const log = options.onLog ?? (() => undefined);
+  const isTrustedProxy = trustedProxies(options.trustedProxies ?? []);
   const secret = new TextEncoder().encode(options.jwtSecret);
   const maxFramesPerSecond = options.maxFramesPerSecond ?? 50;
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
@@ -311,7 +318,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       connectionId: session.id,
       userId: token.userId,
       role: token.role === "app_admin" ? "admin" : "client",
-      ip: request.socket.remoteAddress ?? null,
+      ip: clientAddress(request.socket.remoteAddress, request.headers["x-forwarded-for"], isTrustedProxy),
       userAgent: userAgent ? userAgent.slice(0, 500) : null,
       rooms: ownRooms,
     });

@@ -153,6 +153,7 @@ async function start(config: StackConfig, running: Running): Promise<void> {
       host: config.realtimeHost,
       jwtSecret: secrets.jwtSecret,
       tokenRecheckMs: config.realtimeTokenRecheckMs,
+      trustedProxies: config.realtimeTrustedProxies,
       onLog: (line) => process.stderr.write(`[realtime] ${line}\n`),
     });
   } catch (error) {

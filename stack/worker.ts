@@ -61,6 +61,7 @@ async function main(): Promise<void> {
         host: config.realtimeHost,
         jwtSecret: config.jwtSecret,
         tokenRecheckMs: config.realtimeTokenRecheckMs,
+        trustedProxies: config.realtimeTrustedProxies,
         onLog: (line) => process.stderr.write(`worker: ${line}\n`),
       });
     } catch (error) {

@@ -33,12 +33,20 @@ async function until<T>(what: string, ms: number, probe: () => T | undefined): P
   }
 }
 
-/** Opens a socket; `via: "protocol"` sends the token as Sec-WebSocket-Protocol: jasaweb, <token>. */
-export async function connectHub(url: string, token: string, via: "query" | "protocol" = "query"): Promise<HubClient> {
+/**
+ * Opens a socket; `via: "protocol"` sends the token as Sec-WebSocket-Protocol: jasaweb, <token>.
+ * `options` are the ws client's (e.g. `headers`, or `localAddress` to connect from 127.0.0.2).
+ */
+export async function connectHub(
+  url: string,
+  token: string,
+  via: "query" | "protocol" = "query",
+  options: WebSocket.ClientOptions = {},
+): Promise<HubClient> {
   const socket =
     via === "query"
-      ? new WebSocket(`${url}?token=${encodeURIComponent(token)}`)
-      : new WebSocket(url, ["jasaweb", token]);
+      ? new WebSocket(`${url}?token=${encodeURIComponent(token)}`, options)
+      : new WebSocket(url, ["jasaweb", token], options);
   const frames: ServerFrame[] = [];
   let closeCode: number | undefined;
   let reason: string | undefined;
