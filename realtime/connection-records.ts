@@ -58,6 +58,9 @@ export function connectionRecords(
     application_name: APPLICATION_NAMES.records,
     max: 1,
     connectionTimeoutMillis: 5_000,
+    // A query whose connection went silent (no answer, no reset) fails instead of holding
+    // up every later read or batch; the broken connection is then dropped.
+    query_timeout: 30_000,
   });
   pool.on("error", () => undefined);
   let queue: Op[] = [];
@@ -66,6 +69,17 @@ export function connectionRecords(
 
   const write = async (ops: Op[], alive: string[]): Promise<void> => {
     const client = await pool.connect();
+    // A connection that breaks while this batch holds it (a server shutting down ends it
+    // after failing the running query) also emits 'error' on the client, and the pool
+    // listens only to the clients it holds: unheard, that event would end the process.
+    let broken: Error | undefined;
+    const onError = (error: Error) => void (broken ??= error);
+    client.on("error", onError);
+    const release = (error?: Error) => {
+      client.removeListener("error", onError);
+      // A broken connection is not given back to the pool.
+      client.release(error ?? broken);
+    };
     try {
       await client.query("begin");
       const sent: { connection_id: string; message_id: number; room: string }[] = [];
@@ -133,11 +147,10 @@ export function connectionRecords(
       await client.query("commit");
     } catch (error) {
       await client.query("rollback").catch(() => undefined);
-      // A broken connection is not given back to the pool.
-      client.release(error as Error);
+      release(error as Error);
       throw error;
     }
-    client.release();
+    release();
   };
 
   /** The data itself was refused (SQLSTATE classes 22 and 23): trying it again would fail again. */

@@ -2,13 +2,16 @@
  * The hub's batched records (realtime/connection-records.ts) as app_worker
  * writes them: a batch written again (its commit's answer lost in an outage)
  * loses nothing, and a record the database refuses costs only itself, not
- * the other sockets' records and acks of its batch.
+ * the other sockets' records and acks of its batch; a batch whose connection
+ * the server ends mid-transaction (a shutdown) is kept, and the process lives.
  */
 import crypto from "node:crypto";
 import { connectionRecords, type ConnectionRecords } from "../../realtime/connection-records";
+import { APPLICATION_NAMES } from "../../realtime/database";
 import { startApi, type TestApi } from "../helpers/api";
 import { registerClient, type SignedIn } from "../helpers/auth";
 import { createSeededDatabase, type TestDatabase } from "../helpers/database";
+import { until } from "../helpers/until";
 
 let db: TestDatabase;
 let api: TestApi;
@@ -109,4 +112,36 @@ test("a record refused by the database (the room of a socket whose account was j
   expect(await db.query("select 1 from api.websocket_room_memberships where connection_id = $1", [goneSocket])).toEqual(
     [],
   );
+});
+
+test("a batch whose connection the server ends mid-transaction (as a shutdown does) is kept and written later; nothing crashes", async () => {
+  const ivan = await registerClient(api);
+  const socket = crypto.randomUUID();
+  const errorsBefore = errors.length;
+  // The batch waits on a lock the test holds, so that it is in flight when its connection is ended.
+  const blocker = await db.pool.connect();
+  try {
+    await blocker.query("begin");
+    await blocker.query("lock table api.websocket_connections in access exclusive mode");
+    opened(socket, ivan);
+    const flushed = records.flush();
+    const [backend] = await until("the batch waiting on the lock", async () => {
+      const rows = await db.query<{ pid: number }>(
+        "select pid from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'",
+        [APPLICATION_NAMES.records],
+      );
+      return rows.length ? rows : undefined;
+    });
+    // FATAL 57P01 to that backend, then its socket closes: what each session gets in a fast shutdown.
+    await db.query("select pg_terminate_backend($1)", [backend!.pid]);
+    await flushed;
+  } finally {
+    await blocker.query("rollback");
+    blocker.release();
+  }
+  expect(errors.slice(errorsBefore).join("\n")).toContain("terminating connection due to administrator command");
+  await records.flush();
+  expect(await db.query("select is_alive from api.websocket_connections where connection_id = $1", [socket])).toEqual([
+    { is_alive: true },
+  ]);
 });
