@@ -50,6 +50,9 @@ export function hubDatabase(connectionString: string): HubDatabase {
     application_name: APPLICATION_NAMES.queries,
     max: 4,
     connectionTimeoutMillis: 5_000,
+    // A query whose connection went silent (no answer, no reset) fails instead of holding
+    // up every later read or batch; the broken connection is then dropped.
+    query_timeout: 30_000,
     idleTimeoutMillis: 10_000,
   });
   // A connection that breaks while idle is dropped by the pool; the next query opens a new one.
