@@ -1,0 +1,104 @@
+--! Previous: sha1:373204a9d78f14f33400a7fb60316f6504496f18
+--! Hash: sha1:426e0aef0de9b91e77b8d3a47bac7f63d04b7d65
+--! Message: search snippets HTML-escaped, only mark tags added
+
+-- Work in progress for the next migration (graphile-migrate `watch` applies it
+-- on save; `npm run gm -- commit --message "..."` commits it). Write its down
+-- script in migrations/down/ under the committed file's name.
+
+-- Search snippets are HTML-escaped text with only <mark> added. The snippets
+-- carry <mark> tags, so a frontend renders them as HTML; the text around the
+-- marks is the post's or page's own, and a post containing
+-- <img src=x onerror=alert(1)> came back verbatim beside them. The headline
+-- is now built with two control characters as the markers, then escaped
+-- (& < > " '), then the markers become <mark> and </mark>: nothing the
+-- author wrote can become a tag, not even a literal "<mark>".
+
+create function app_private.search_snippet(config regconfig, body text, query tsquery) returns text
+  language sql immutable parallel safe
+return replace(replace(
+         replace(replace(replace(replace(replace(
+           -- The markers are removed from the text first, so only
+           -- ts_headline's own can become <mark> tags.
+           ts_headline(config, translate(body, E'\x01\x02', '  '), query,
+                       E'StartSel="\x01", StopSel="\x02", MaxWords=35, MinWords=15, MaxFragments=2'),
+           '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;'),
+         E'\x01', '<mark>'), E'\x02', '</mark>');
+comment on function app_private.search_snippet(regconfig, text, tsquery) is
+  E'The snippet of a search hit: ts_headline''s fragments (at most 2, 15 to 35 words) of the text, HTML-escaped (& < > " \'), with the matched words in <mark>…</mark>, the only markup, so a frontend may render it as HTML. Used by api.search_content.';
+
+-- The same function as migration 000030 wrote it, but for the snippet
+-- expression (app_private.search_snippet instead of a bare ts_headline).
+create or replace function api.search_content(query text, lang text default null, "limit" integer default 10, "offset" integer default 0)
+  returns table (kind text, id uuid, slug text, title text, snippet text, rank real, published_at timestamptz)
+  language plpgsql stable security definer
+  set search_path to pg_catalog, pg_temp
+as $$
+declare
+  q_en tsquery;
+  q_id tsquery;
+begin
+  if query is null or query !~ '\S' or length(query) > 200 then
+    perform app_hidden.raise_error('INVALID_QUERY', 'The query must have 1 to 200 characters.', 400);
+  end if;
+  if lang is not null and lang not in ('en', 'id') then
+    perform app_hidden.raise_error('INVALID_LANGUAGE', 'lang must be en (English), id (Indonesian) or omitted for both.', 400);
+  end if;
+  if "limit" is null or "limit" < 1 or "limit" > 50 or "offset" is null or "offset" < 0 or "offset" > 10000 then
+    perform app_hidden.raise_error('INVALID_PAGINATION', 'limit must be 1 to 50 and offset 0 to 10000.', 400);
+  end if;
+  if lang is distinct from 'id' then q_en := websearch_to_tsquery('english', query); end if;
+  if lang is distinct from 'en' then q_id := websearch_to_tsquery('indonesian', query); end if;
+  -- Stop words or punctuation only: nothing to search for, so no results.
+  if coalesce(numnode(q_en), 0) = 0 and coalesce(numnode(q_id), 0) = 0 then
+    return;
+  end if;
+  if numnode(q_en) = 0 then q_en := null; end if;
+  if numnode(q_id) = 0 then q_id := null; end if;
+
+  -- Each branch repeats the indexed expression exactly, so the GIN indexes
+  -- posts_fts_en_idx, posts_fts_id_idx, pages_fts_en_idx, pages_fts_id_idx
+  -- apply. Ranking needs each match's tsvector, which an expression index
+  -- does not store, so ranking is bounded: each branch ranks its 500 most
+  -- recent matches (a common word on a large blog matches thousands of posts,
+  -- and ranking them all costs seconds). Newer content wins ties of relevance.
+  return query
+  with hits as (
+    select 'post'::text as kind, m.id, ts_rank(to_tsvector('english'::regconfig, m.title || ' ' || m.content), q_en) as rank, 'english'::regconfig as cfg, q_en as q
+      from (select p.id, p.title, p.content from api.posts p
+             where q_en is not null and p.status = 'published' and to_tsvector('english'::regconfig, p.title || ' ' || p.content) @@ q_en
+             order by p.published_at desc limit 500) m
+    union all
+    select 'post', m.id, ts_rank(to_tsvector('indonesian'::regconfig, m.title || ' ' || m.content), q_id), 'indonesian'::regconfig, q_id
+      from (select p.id, p.title, p.content from api.posts p
+             where q_id is not null and p.status = 'published' and to_tsvector('indonesian'::regconfig, p.title || ' ' || p.content) @@ q_id
+             order by p.published_at desc limit 500) m
+    union all
+    select 'page', m.id, ts_rank(to_tsvector('english'::regconfig, m.title || ' ' || m.content), q_en), 'english'::regconfig, q_en
+      from (select g.id, g.title, g.content from api.pages g
+             where q_en is not null and to_tsvector('english'::regconfig, g.title || ' ' || g.content) @@ q_en
+             order by g.updated_at desc limit 500) m
+    union all
+    select 'page', m.id, ts_rank(to_tsvector('indonesian'::regconfig, m.title || ' ' || m.content), q_id), 'indonesian'::regconfig, q_id
+      from (select g.id, g.title, g.content from api.pages g
+             where q_id is not null and to_tsvector('indonesian'::regconfig, g.title || ' ' || g.content) @@ q_id
+             order by g.updated_at desc limit 500) m
+  ),
+  best as (
+    -- An item found in both languages counts once, with its better rank.
+    select distinct on (h.kind, h.id) h.kind, h.id, h.rank, h.cfg, h.q
+      from hits h
+     order by h.kind, h.id, h.rank desc
+  ),
+  page_of_results as (
+    select b.* from best b order by b.rank desc, b.id limit "limit" offset "offset"
+  )
+  select r.kind, r.id, coalesce(p.slug, g.slug), coalesce(p.title, g.title),
+         app_private.search_snippet(r.cfg, coalesce(p.content, g.content), r.q),
+         r.rank, p.published_at
+    from page_of_results r
+    left join api.posts p on r.kind = 'post' and p.id = r.id
+    left join api.pages g on r.kind = 'page' and g.id = r.id
+   order by r.rank desc, r.id;
+end;
+$$;
