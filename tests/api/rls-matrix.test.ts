@@ -154,7 +154,7 @@ const specs: TableSpec[] = [
   },
   {
     table: "posts",
-    publicFilter: "status = 'published'",
+    publicFilter: "status = 'published' and published_at <= now()",
     insert: () => ({ title: "Tulisan Baru", slug: `tulisan-${unique()}`, content: "Isi" }),
     update: () => ({ title: `Judul ${unique()}` }),
     disposable: () =>
@@ -275,6 +275,10 @@ async function createFixtures(): Promise<void> {
     `insert into api.posts (title, slug, content, status, published_at) values ('Terbit', 'terbit', 'x', 'published', now())`,
     `insert into api.posts (title, slug, content) values ('Draf', 'draf', 'x')`,
     [[], []],
+  );
+  // A scheduled post (published, dated in the future): hidden like a draft until its time.
+  await db.query(
+    `insert into api.posts (title, slug, content, status, published_at) values ('Terjadwal', 'terjadwal', 'x', 'published', now() + interval '30 days')`,
   );
   await pair(
     "pages",

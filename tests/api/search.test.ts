@@ -162,3 +162,19 @@ describe("search_content snippets are escaped text with only <mark> added", () =
     expect(hit!.snippet).toMatch(/^<mark>zebra<\/mark>\s+between\s+markers, and a <mark>zebra<\/mark>$/);
   });
 });
+
+describe("search_content and scheduled posts", () => {
+  beforeAll(async () => {
+    await db.query(`insert into api.posts (title, slug, content, status, published_at) values
+      ('Upcoming aquarium launch', 'upcoming-aquarium-launch', 'The aquarium opens next week.', 'published', now() + interval '7 days')`);
+  });
+
+  test("a published post dated in the future is not found until its time", async () => {
+    expect((await search({ query: "aquarium" })).body).toEqual([]);
+    await db.query(
+      `update api.posts set published_at = now() - interval '1 second' where slug = 'upcoming-aquarium-launch'`,
+    );
+    const { body } = await search({ query: "aquarium" });
+    expect((body as Hit[]).map((h) => h.slug)).toEqual(["upcoming-aquarium-launch"]);
+  });
+});
