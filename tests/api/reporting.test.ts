@@ -194,7 +194,11 @@ describe("bi_revenue", () => {
   // and the limit is exact for each bucket size.
   test.each([
     ["the whole allowed range by day (36,524 buckets)", "from=2000-01-01&to=2099-12-31&bucket=day", "RANGE_TOO_LARGE"],
-    ["the whole allowed range by month (1,200 buckets)", "from=2000-01-01&to=2099-12-31&bucket=month", "RANGE_TOO_LARGE"],
+    [
+      "the whole allowed range by month (1,200 buckets)",
+      "from=2000-01-01&to=2099-12-31&bucket=month",
+      "RANGE_TOO_LARGE",
+    ],
     ["1001 days", "from=2024-01-01&to=2026-09-27&bucket=day", "RANGE_TOO_LARGE"],
     ["1000 days", "from=2024-01-01&to=2026-09-26&bucket=day", 1000],
     ["1001 weeks (from a Wednesday to a Monday)", "from=2020-01-08&to=2039-03-07&bucket=week", "RANGE_TOO_LARGE"],
