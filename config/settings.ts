@@ -66,6 +66,7 @@ const envSchema = z.object({
     .min(60)
     .max(30 * 24 * 3600)
     .default(3600),
+  PASSWORD_HASH_SLOTS: int(1, 64, 2),
   SEED_DEMO_DATA: z.enum(["true", "false"]).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   DB_STATEMENT_TIMEOUT_ANON_MS: int(100, 600_000, DEFAULT_ROLE_LIMITS.statementTimeoutMs.anon),
@@ -134,6 +135,8 @@ export type StackConfig = {
   credentialsKey: string | undefined;
   workerPassword: string | undefined;
   jwtLifetimeSeconds: number;
+  /** How many bcrypt hashes (login, register) may run at once; more answer 503 BUSY at once. */
+  passwordHashSlots: number;
   /**
    * How long a stopping worker (SIGTERM/SIGINT) lets running jobs finish
    * before it releases them to other workers (worker/shutdown.ts).
@@ -180,6 +183,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     credentialsKey: e.CREDENTIALS_KEY,
     workerPassword: e.WORKER_PASSWORD,
     jwtLifetimeSeconds: e.JWT_LIFETIME_SECONDS,
+    passwordHashSlots: e.PASSWORD_HASH_SLOTS,
     workerShutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
     midtransServerKey: e.MIDTRANS_SERVER_KEY,
     midtrans: {

@@ -63,6 +63,7 @@ export function bootOptions(
       jwtSecret: secrets.jwtSecret,
       credentialsKey: secrets.credentialsKey,
       jwtLifetimeSeconds: config.jwtLifetimeSeconds,
+      passwordHashSlots: config.passwordHashSlots,
       midtransServerKey: config.midtransServerKey,
     },
     seed: {
