@@ -114,7 +114,7 @@ export async function generateData(client: Client, scale: number): Promise<Volum
       [v.posts, englishWords, indonesianWords],
     );
     // The posts' stored tsvectors, which their trigger (skipped above) keeps
-    // for search_content (migration 000053).
+    // for search_content (migration 000055).
     await client.query(
       `insert into app_private.post_search_vectors (post_id, english, indonesian)
        select id, to_tsvector('english'::regconfig, title || ' ' || content), to_tsvector('indonesian'::regconfig, title || ' ' || content)

@@ -161,7 +161,7 @@ describe("bi_revenue", () => {
     expect(response.body).toEqual(expect.objectContaining({ code }));
   });
 
-  // Before 000052 an infinite date made the bucket count generate an endless
+  // Before 000054 an infinite date made the bucket count generate an endless
   // series (no answer, temporary files filling the disk, the query running
   // on after the client left), and 0001..9999 generated three million days
   // before refusing. The 5 s abort makes a hang fail the test.
