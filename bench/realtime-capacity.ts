@@ -68,6 +68,8 @@ export async function runCapacity(
   sockets: BenchSocket[],
   log: (line: string) => void,
 ): Promise<CapacityReport> {
+  // Read now: with every descriptor in use, /proc cannot be opened.
+  const limits = { bench: openFilesLimit("self"), hub: openFilesLimit(hub.pid) };
   const idle = await hub.memory();
   const steps: CapacityStep[] = [];
   let stoppedBy: string | undefined;
@@ -131,6 +133,6 @@ export async function runCapacity(
     idle,
     mostSocketsHeld,
     stoppedBy,
-    openFilesLimit: { bench: openFilesLimit("self"), hub: openFilesLimit(hub.pid) },
+    openFilesLimit: limits,
   };
 }

@@ -25,6 +25,8 @@ export type RealtimeSettings = {
 
 export type RealtimeReport = {
   at: string;
+  /** The machine's 1-minute load average when the run started and when it ended (other users included). */
+  loadAverage: { start: number; end: number };
   settings: RealtimeSettings;
   baseline: { before: ListenNotifyBaseline; after: ListenNotifyBaseline };
   /** The bare ws fan-out server: its memory idle and holding `sockets`, and its fan-out rounds. */
@@ -67,7 +69,8 @@ export function formatRealtimeReport(report: RealtimeReport, machine = describeM
   const b = report.broadcasts;
   const lines = [
     `Run ${report.at} on ${machine}; ${s.clients} sockets (one per client user) for the latency scenarios, ` +
-      `own events for ${s.seconds} s per rate, ${s.rounds} broadcast rounds.`,
+      `own events for ${s.seconds} s per rate, ${s.rounds} broadcast rounds; load average ` +
+      `${report.loadAverage.start.toFixed(1)} at the start, ${report.loadAverage.end.toFixed(1)} at the end.`,
     "",
     'Commit → client, ms ("COMMIT returned" = the moment the committing connection got the COMMIT\'s reply; ' +
       'the baseline\'s "frame" is the raw LISTENer hearing the NOTIFY):',

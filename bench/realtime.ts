@@ -25,6 +25,7 @@
  * another user, or a socket of the latency scenarios closed.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { Client } from "pg";
 import { runWithCleanup } from "./cleanup";
@@ -81,6 +82,7 @@ async function connectAll(url: string, users: BenchUser[], concurrency: number):
 void runWithCleanup(async (cleanup) => {
   const settings = readSettings();
   const at = new Date().toISOString();
+  const loadAtStart = os.loadavg()[0]!;
   const log = (line: string) => console.log(`[bench:realtime] ${line}`);
   const stack = await startRealtimeStack(cleanup, log);
   const hubEnv = { workerDatabaseUrl: stack.connections.worker, jwtSecret: stack.jwtSecret };
@@ -159,6 +161,7 @@ void runWithCleanup(async (cleanup) => {
 
   const block = formatRealtimeReport({
     at,
+    loadAverage: { start: loadAtStart, end: os.loadavg()[0]! },
     settings,
     baseline: { before: baselineBefore, after: baselineAfter },
     bare: { idle: bareIdle, held: bareHeld, sockets: users.length, fanout },
