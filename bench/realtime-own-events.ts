@@ -69,7 +69,7 @@ export async function runOwnEvents(
   superuserUrl: string,
   sockets: BenchSocket[],
   settings: OwnEventsSettings,
-  pids: { hub: number; postmaster: number },
+  pids: { hub: number; postmaster: number | undefined },
   log: (line: string) => void,
 ): Promise<OwnEventsStep[]> {
   const pool = new Pool({ connectionString: superuserUrl, max: settings.writers });
@@ -122,7 +122,7 @@ export async function runOwnEvents(
 
       const cpu = openCpuWindow({
         hub: () => [pids.hub],
-        postgres: () => [pids.postmaster, ...childrenOf(pids.postmaster)],
+        postgres: () => (pids.postmaster === undefined ? [] : [pids.postmaster, ...childrenOf(pids.postmaster)]),
       });
       const loop = watchLoopDelay();
       const start = performance.now();

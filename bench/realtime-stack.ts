@@ -1,10 +1,11 @@
 /**
  * What the realtime benchmark runs against: its own embedded PostgreSQL in a
- * temporary directory, prepared by db/prepare.ts (no demo content), and its
- * users: client accounts inserted in SQL as the superuser (as tests do),
- * each with a token signed like PostgREST's, and the seeded admin (whose id
- * the broadcasts are sent as). Everything is registered with the run's
- * clean-up.
+ * temporary directory, prepared by db/prepare.ts (no demo content;
+ * registered with the run's clean-up), and its users: client accounts
+ * inserted in SQL as the superuser (as tests do), each with a token signed
+ * like PostgREST's, and the seeded admin (whose id the broadcasts are sent
+ * as). tests/bench/realtime.test.ts puts the same accounts on a test
+ * database (realtimeStackOn).
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -18,11 +19,15 @@ import { clientToken } from "./realtime-clients";
 
 export type BenchUser = { userId: string; token: string };
 
-export type RealtimeStack = {
+/** A migrated and seeded database and the JWT secret it was booted with. */
+export type RealtimeDatabase = {
   connections: DatabaseConnections;
   jwtSecret: string;
-  /** PostgreSQL's main process (its children are the backends). */
-  postmasterPid: number;
+  /** PostgreSQL's main process (its children are the backends), when the server is the benchmark's own. */
+  postmasterPid?: number;
+};
+
+export type RealtimeStack = RealtimeDatabase & {
   /** The seeded admin's id. */
   adminId: string;
   /** New client accounts with their tokens. */
@@ -30,6 +35,8 @@ export type RealtimeStack = {
 };
 
 const ADMIN_EMAIL = "admin@bench.jasaweb.id";
+/** Part of every bench user's email, so that two runs on one database never collide. */
+const RUN = crypto.randomBytes(4).toString("hex");
 let batch = 0;
 
 export async function startRealtimeStack(cleanup: Cleanup, log: (line: string) => void): Promise<RealtimeStack> {
@@ -54,31 +61,34 @@ export async function startRealtimeStack(cleanup: Cleanup, log: (line: string) =
     seed: { adminEmail: ADMIN_EMAIL, adminPassword: secret(), demoContent: false },
   });
   const postmasterPid = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-  // admin_broadcast allows 10 an hour per admin: for people, not for a benchmark's rounds.
-  await withClient(connections.superuser, (client) =>
-    client.query("update app_private.rate_limits set max_count = 1000000 where action = 'admin_broadcast'"),
-  );
+  return realtimeStackOn({ connections, jwtSecret, postmasterPid });
+}
 
+/** The benchmark's accounts on a prepared database (the benchmark's own, or a test's). */
+export async function realtimeStackOn(database: RealtimeDatabase): Promise<RealtimeStack> {
+  const { connections, jwtSecret } = database;
   const adminId = await withClient(connections.superuser, async (client) => {
-    const { rows } = await client.query<{ id: string }>("select id from api.users where email = $1", [ADMIN_EMAIL]);
-    return rows[0]!.id;
+    // admin_broadcast allows 10 an hour per admin: for people, not for a benchmark's rounds.
+    await client.query("update app_private.rate_limits set max_count = 1000000 where action = 'admin_broadcast'");
+    const { rows } = await client.query<{ id: string }>(
+      "select id from api.users where role = 'admin' order by created_at limit 1",
+    );
+    if (!rows[0]) throw new Error("the database has no admin (it must be seeded)");
+    return rows[0].id;
   });
-
   const key = new TextEncoder().encode(jwtSecret);
   return {
-    connections,
-    jwtSecret,
-    postmasterPid,
+    ...database,
     adminId,
     async createClients(count) {
       batch += 1;
       const ids = await withClient(connections.superuser, async (client) => {
         const { rows } = await client.query<{ id: string }>(
           `insert into api.users (email, name)
-           select format('rt%s.%s@bench.jasaweb.id', $1::int, i), format('Klien %s', i)
-             from generate_series(1, $2::int) i
+           select format('rt%s.%s.%s@bench.jasaweb.id', $1::text, $2::int, i), format('Klien %s', i)
+             from generate_series(1, $3::int) i
            returning id`,
-          [batch, count],
+          [RUN, batch, count],
         );
         return rows.map((r) => r.id);
       });
