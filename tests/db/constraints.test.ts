@@ -42,6 +42,9 @@ afterAll(async () => {
   await db.drop();
 });
 
+/** An id no row has. */
+const missingParentId = "00000000-0000-4000-8000-000000000000";
+
 /** A valid row of each table; a case overrides the columns it is about. */
 const validRow: Record<string, () => Row> = {
   "api.users": () => ({ email: "siti@example.id", name: "Siti Nurhaliza" }),
@@ -109,6 +112,8 @@ const validRow: Record<string, () => Row> = {
     payload: { project_id: fx.projectId },
   }),
   "app_private.realtime_deliveries": () => ({ user_id: fx.userId, message_id: fx.messageId }),
+  "app_private.post_search_vectors": () => ({ post_id: missingParentId, english: "", indonesian: "" }),
+  "app_private.page_search_vectors": () => ({ page_id: missingParentId, english: "", indonesian: "" }),
   "app_private.rate_limits": () => ({
     action: `test_action_${Math.random().toString(36).slice(2)}`,
     max_count: 5,
@@ -1244,6 +1249,32 @@ describe("foreign keys", () => {
     expect(rows).toEqual([{ requested_by: null }]);
   });
 
+  test("deleting a post or a page deletes its stored search vectors (post_search_vectors_post_id_fkey, page_search_vectors_page_id_fkey)", async () => {
+    const left = await inRolledBackTransaction(db, async (client) => {
+      const post = await client.query<{ id: string }>(
+        "insert into api.posts (title, slug, content) values ('Sementara', 'sementara', 'Isi.') returning id",
+      );
+      const page = await client.query<{ id: string }>(
+        "insert into api.pages (title, slug, content) values ('Sementara', 'sementara', 'Isi.') returning id",
+      );
+      const [postId, pageId] = [post.rows[0]!.id, page.rows[0]!.id];
+      const stored = {
+        post: await count(client, "from app_private.post_search_vectors where post_id = $1", postId),
+        page: await count(client, "from app_private.page_search_vectors where page_id = $1", pageId),
+      };
+      await client.query("delete from api.posts where id = $1", [postId]);
+      await client.query("delete from api.pages where id = $1", [pageId]);
+      return {
+        stored,
+        after: {
+          post: await count(client, "from app_private.post_search_vectors where post_id = $1", postId),
+          page: await count(client, "from app_private.page_search_vectors where page_id = $1", pageId),
+        },
+      };
+    });
+    expect(left).toEqual({ stored: { post: 1, page: 1 }, after: { post: 0, page: 0 } });
+  });
+
   test("deleting a project deletes its invoices and secrets and keeps its owner (invoices_project_id_fkey, project_secrets_project_id_fkey)", async () => {
     const left = await inRolledBackTransaction(db, async (client) => {
       const g = await userWithEverything(client, "proyek");
@@ -1307,6 +1338,8 @@ describe("foreign keys", () => {
       table: "app_private.revoked_tokens",
       row: { user_id: missingParent },
     },
+    { fkey: "post_search_vectors_post_id_fkey", table: "app_private.post_search_vectors", row: {} },
+    { fkey: "page_search_vectors_page_id_fkey", table: "app_private.page_search_vectors", row: {} },
   ];
   test.each(orphans)(
     "refuses a row whose parent does not exist in $table (23503 $fkey)",
