@@ -483,7 +483,7 @@ const writers: Record<string, Writer> = {
   },
 };
 
-/** One bad value per re-created constraint (blank ones: since migration 000056 the length is a constraint of its own). */
+/** One bad value per re-created constraint (blank ones: since migration 000060 the length is a constraint of its own). */
 const badRows: [constraint: string, table: string, overrides: Row][] = [
   ["users_email_format", "api.users", { email: "siti@localhost" }],
   ["users_phone_format", "api.users", { phone: "0812-3456-7890" }],
