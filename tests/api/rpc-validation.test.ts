@@ -309,6 +309,26 @@ const cases = (): Case[] => [
     "/rpc/create_project",
     { name: 42, type: true },
     400,
+    "INVALID_NAME",
+  ],
+  // PostgREST turns any JSON value into text for a text parameter; name is a
+  // json parameter so that create_project sees what was sent.
+  ...[123, ["a"], { a: 1 }, true, null].map((name): Case => [
+    `create_project: name ${JSON.stringify(name)} (not a JSON string)`,
+    "client",
+    "POST",
+    "/rpc/create_project",
+    { name, type: "company" },
+    400,
+    "INVALID_NAME",
+  ]),
+  [
+    "create_project: a type that is not a string",
+    "client",
+    "POST",
+    "/rpc/create_project",
+    { name: "Situs", type: ["company"] },
+    400,
     "INVALID_PROJECT_TYPE",
   ],
   ["create_project: missing type", "client", "POST", "/rpc/create_project", { name: "Situs" }, 404, "PGRST202"],

@@ -167,6 +167,52 @@ describe("search_content", () => {
   });
 });
 
+describe("search_content snippets are escaped text with only <mark> added", () => {
+  beforeAll(async () => {
+    await db.query(`insert into api.posts (title, slug, content, status, published_at) values
+      ('Gallery', 'gallery-with-markup', 'Our gallery <img src=x onerror=alert(1)> shows "quotes" & it''s a gallery.', 'published', now()),
+      ('Markers', 'markers-in-the-text', E'A zebra \\x01 between \\x02 markers, and a zebra.', 'published', now())`);
+  });
+
+  /** The snippet with its <mark> tags taken out: what is left must have no markup at all. */
+  const withoutMarks = (snippet: string) => snippet.replace(/<mark>/g, "").replace(/<\/mark>/g, "");
+
+  test("a post containing <img src=x onerror=alert(1)> comes back escaped", async () => {
+    const { status, body } = await search({ query: "gallery", lang: "en" });
+    expect(status).toBe(200);
+    const [hit] = body as Hit[];
+    expect(hit!.slug).toBe("gallery-with-markup");
+    expect(hit!.snippet).toBe(
+      "<mark>gallery</mark> &lt;img src=x onerror=alert(1)&gt; shows &quot;quotes&quot; &amp; it&#39;s a <mark>gallery</mark>",
+    );
+    expect(withoutMarks(hit!.snippet)).not.toMatch(/[<>"']/);
+  });
+
+  test("the control characters used as markers inside a post never become <mark> tags", async () => {
+    const { body } = await search({ query: "zebra", lang: "en" });
+    const [hit] = body as Hit[];
+    expect(hit!.slug).toBe("markers-in-the-text");
+    expect(hit!.snippet.match(/<mark>/g)).toHaveLength(2);
+    expect(hit!.snippet).toMatch(/^<mark>zebra<\/mark>\s+between\s+markers, and a <mark>zebra<\/mark>$/);
+  });
+});
+
+describe("search_content and scheduled posts", () => {
+  beforeAll(async () => {
+    await db.query(`insert into api.posts (title, slug, content, status, published_at) values
+      ('Upcoming aquarium launch', 'upcoming-aquarium-launch', 'The aquarium opens next week.', 'published', now() + interval '7 days')`);
+  });
+
+  test("a published post dated in the future is not found until its time", async () => {
+    expect((await search({ query: "aquarium" })).body).toEqual([]);
+    await db.query(
+      `update api.posts set published_at = now() - interval '1 second' where slug = 'upcoming-aquarium-launch'`,
+    );
+    const { body } = await search({ query: "aquarium" });
+    expect((body as Hit[]).map((h) => h.slug)).toEqual(["upcoming-aquarium-launch"]);
+  });
+});
+
 describe("search_content ranks a bounded candidate set", () => {
   let big: TestDatabase;
   let bigApi: TestApi;

@@ -22,7 +22,7 @@ const functions: Record<string, string[]> = {
   "bi_revenue(date,date,text)": signedIn,
   "cancel_invoice(uuid)": signedIn,
   "cancel_project(uuid)": signedIn,
-  "create_project(text,text)": signedIn,
+  "create_project(json,text)": signedIn,
   "health()": everyone,
   "login(text,text)": everyone,
   "logout()": signedIn,
