@@ -6,6 +6,7 @@ import path from "node:path";
 import { z } from "zod";
 import { parseAddressRange } from "./address-ranges";
 import { projectRoot } from "./paths";
+import { DEFAULT_ROLE_LIMITS, type RoleLimits } from "./role-limits";
 import { StartupError } from "./startup-error";
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -81,8 +82,15 @@ const envSchema = z.object({
     .min(60)
     .max(30 * 24 * 3600)
     .default(3600),
+  PASSWORD_HASH_SLOTS: int(1, 64, 2),
   SEED_DEMO_DATA: z.enum(["true", "false"]).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  DB_STATEMENT_TIMEOUT_ANON_MS: int(100, 600_000, DEFAULT_ROLE_LIMITS.statementTimeoutMs.anon),
+  DB_STATEMENT_TIMEOUT_CLIENT_MS: int(100, 600_000, DEFAULT_ROLE_LIMITS.statementTimeoutMs.client),
+  DB_STATEMENT_TIMEOUT_ADMIN_MS: int(100, 600_000, DEFAULT_ROLE_LIMITS.statementTimeoutMs.admin),
+  DB_STATEMENT_TIMEOUT_WORKER_MS: int(100, 3_600_000, DEFAULT_ROLE_LIMITS.statementTimeoutMs.worker),
+  DB_TEMP_FILE_LIMIT_MB: int(1, 1_048_576, DEFAULT_ROLE_LIMITS.tempFileLimitMb),
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(1_000, 3_600_000, DEFAULT_ROLE_LIMITS.idleInTransactionTimeoutMs),
 });
 
 /** How the worker reaches Midtrans and how hard it tries (worker/payments/midtrans-gateway.ts). */
@@ -150,6 +158,8 @@ export type StackConfig = {
   credentialsKey: string | undefined;
   workerPassword: string | undefined;
   jwtLifetimeSeconds: number;
+  /** How many bcrypt hashes (login, register) may run at once; more answer 503 BUSY at once. */
+  passwordHashSlots: number;
   /**
    * How long a stopping worker (SIGTERM/SIGINT) lets running jobs finish
    * before it releases them to other workers (worker/shutdown.ts).
@@ -164,6 +174,8 @@ export type StackConfig = {
   /** Demo content (posts, pages, FAQs, templates, plans) on seeding; the admin user is always ensured. */
   seedDemoData: boolean | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Per-role statement timeouts, temporary-file cap, idle-in-transaction timeout (set by the bootstrap). */
+  roleLimits: RoleLimits;
 };
 
 export class ConfigError extends StartupError {}
@@ -196,6 +208,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     credentialsKey: e.CREDENTIALS_KEY,
     workerPassword: e.WORKER_PASSWORD,
     jwtLifetimeSeconds: e.JWT_LIFETIME_SECONDS,
+    passwordHashSlots: e.PASSWORD_HASH_SLOTS,
     workerShutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
     midtransServerKey: e.MIDTRANS_SERVER_KEY,
     midtrans: {
@@ -227,5 +240,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     qrisExpiryMinutes: e.MIDTRANS_QRIS_EXPIRY_MINUTES,
     seedDemoData: e.SEED_DEMO_DATA === undefined ? undefined : e.SEED_DEMO_DATA === "true",
     logLevel: e.LOG_LEVEL,
+    roleLimits: {
+      statementTimeoutMs: {
+        anon: e.DB_STATEMENT_TIMEOUT_ANON_MS,
+        client: e.DB_STATEMENT_TIMEOUT_CLIENT_MS,
+        admin: e.DB_STATEMENT_TIMEOUT_ADMIN_MS,
+        worker: e.DB_STATEMENT_TIMEOUT_WORKER_MS,
+      },
+      tempFileLimitMb: e.DB_TEMP_FILE_LIMIT_MB,
+      idleInTransactionTimeoutMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
   };
 }

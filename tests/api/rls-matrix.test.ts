@@ -154,7 +154,7 @@ const specs: TableSpec[] = [
   },
   {
     table: "posts",
-    publicFilter: "status = 'published'",
+    publicFilter: "status = 'published' and published_at <= now()",
     insert: () => ({ title: "Tulisan Baru", slug: `tulisan-${unique()}`, content: "Isi" }),
     update: () => ({ title: `Judul ${unique()}` }),
     disposable: () =>
@@ -190,7 +190,7 @@ const specs: TableSpec[] = [
     table: "real_time_notifications",
     ownFilter: "user_id = $1",
     insert: () => ({ user_id: clientA.user.id, type: "system_announcement", title: "Pengumuman", message: "Halo" }),
-    update: () => ({ read: true, read_at: nowIso() }),
+    update: () => ({ read: true }),
     disposable: () =>
       insertReturningId(
         `insert into api.real_time_notifications (user_id, type, title, message) values ($1, 'new_feature', 'Sekali', 'x')`,
@@ -230,16 +230,6 @@ const specs: TableSpec[] = [
     update: () => ({ is_delivered: true, delivered_at: nowIso() }),
     disposable: () =>
       insertReturningId(`insert into api.websocket_events (event_type, connection_id) values ('heartbeat', 'conn-b')`),
-    matrix: realtimeBookkeeping,
-  },
-  {
-    table: "websocket_message_queue",
-    insert: () => ({ connection_id: "conn-a", event_type: "project_update", priority: 1 }),
-    update: () => ({ attempts: 1, priority: Math.floor(Math.random() * 1000) + 2 }),
-    disposable: () =>
-      insertReturningId(
-        `insert into api.websocket_message_queue (connection_id, event_type) values ('conn-b', 'heartbeat')`,
-      ),
     matrix: realtimeBookkeeping,
   },
 ];
@@ -286,6 +276,10 @@ async function createFixtures(): Promise<void> {
     `insert into api.posts (title, slug, content) values ('Draf', 'draf', 'x')`,
     [[], []],
   );
+  // A scheduled post (published, dated in the future): hidden like a draft until its time.
+  await db.query(
+    `insert into api.posts (title, slug, content, status, published_at) values ('Terjadwal', 'terjadwal', 'x', 'published', now() + interval '30 days')`,
+  );
   await pair(
     "pages",
     `insert into api.pages (title, slug, content) values ('Tentang', 'tentang', 'x')`,
@@ -317,12 +311,6 @@ async function createFixtures(): Promise<void> {
     "websocket_events",
     `insert into api.websocket_events (event_type, connection_id, payload) values ('payment_received', 'conn-a', '{"for":"a"}')`,
     `insert into api.websocket_events (event_type, connection_id, payload) values ('payment_received', 'conn-b', '{"for":"b"}')`,
-    [[], []],
-  );
-  await pair(
-    "websocket_message_queue",
-    `insert into api.websocket_message_queue (connection_id, event_type) values ('conn-a', 'project_update')`,
-    `insert into api.websocket_message_queue (connection_id, event_type) values ('conn-b', 'project_update')`,
     [[], []],
   );
 }
@@ -652,9 +640,9 @@ describe("columns a role may write", () => {
       `insert into api.real_time_notifications (user_id, type, title, message) values ($1, 'new_feature', 'Baru', 'x')`,
       [clientA.user.id],
     );
-    const read = await patchSelf("clientA", "real_time_notifications", id, { read: true, read_at: nowIso() });
+    const read = await patchSelf("clientA", "real_time_notifications", id, { read: true });
     expect(read.status).toBe(200);
-    const unread = await patchSelf("clientA", "real_time_notifications", id, { read: false, read_at: null });
+    const unread = await patchSelf("clientA", "real_time_notifications", id, { read: false });
     expectRefusedOverHttp("clientA", unread);
     expect((unread.body as { message: string }).message).toMatch(/row-level security/);
     expect(await db.query("select read from api.real_time_notifications where id = $1", [id])).toEqual([
@@ -850,13 +838,13 @@ describe("what the catalog grants", () => {
       "app_admin SELECT audit_logs",
       "app_worker INSERT(user_id,action,resource,resource_id,old_values,new_values,ip_address,user_agent) audit_logs",
       "app_client SELECT real_time_notifications",
-      "app_client UPDATE(read,read_at) real_time_notifications",
+      "app_client UPDATE(read) real_time_notifications",
       "app_admin SELECT real_time_notifications",
       "app_admin DELETE real_time_notifications",
       "app_admin INSERT(user_id,type,title,message,payload,priority) real_time_notifications",
       "app_worker SELECT real_time_notifications",
       "app_worker INSERT(user_id,type,title,message,payload,priority) real_time_notifications",
-      "app_worker UPDATE(read,read_at) real_time_notifications",
+      "app_worker UPDATE(read) real_time_notifications",
       "app_worker SELECT websocket_connections",
       "app_worker DELETE websocket_connections",
       "app_worker INSERT(user_id,connection_id,role,ip_address,user_agent,last_activity,is_alive,rooms) websocket_connections",
@@ -872,10 +860,7 @@ describe("what the catalog grants", () => {
       "app_worker INSERT(event_type,connection_id,room_id,payload,delivered_at,is_delivered) websocket_events",
       "app_worker UPDATE(delivered_at,is_delivered) websocket_events",
       "app_admin SELECT websocket_events",
-      "app_worker SELECT websocket_message_queue",
-      "app_worker DELETE websocket_message_queue",
-      "app_worker INSERT(connection_id,event_type,payload,priority,expires_at,attempts,max_attempts) websocket_message_queue",
-      "app_worker UPDATE(priority,expires_at,attempts) websocket_message_queue",
+      "app_client SELECT websocket_message_queue",
       "app_admin SELECT websocket_message_queue",
     ];
     expect(rows.map((r) => r.line).sort()).toEqual(expected.sort());

@@ -151,16 +151,6 @@ const expected: Record<string, Record<string, string>> = {
     websocket_events_undelivered_idx: "btree (connection_id, created_at) WHERE (is_delivered = false)",
     websocket_events_connection_id_message_id_idx: "btree (connection_id, message_id) WHERE (message_id IS NOT NULL)",
   },
-  "api.websocket_message_queue": {
-    websocket_message_queue_pkey: "unique btree (id)",
-    websocket_message_queue_connection_id_idx: "btree (connection_id)",
-    websocket_message_queue_priority_created_at_idx: "btree (priority, created_at)",
-    websocket_message_queue_expires_at_idx: "btree (expires_at)",
-    websocket_message_queue_attempts_idx: "btree (attempts)",
-    // Without the blueprint's "expires_at > now()": now() is not immutable.
-    websocket_message_queue_deliverable_idx:
-      "btree (connection_id, priority, created_at) WHERE (attempts < max_attempts)",
-  },
   "api.websocket_room_memberships": {
     websocket_room_memberships_pkey: "unique btree (id)",
     websocket_room_memberships_connection_id_room_id_key: "unique btree (connection_id, room_id)",

@@ -12,6 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import ts from "typescript";
 import { projectRoot } from "../../config/paths";
+import { DEFAULT_ROLE_LIMITS } from "../../config/role-limits";
 import { secretsFromEnvironment } from "../../config/secrets";
 import { readConfig } from "../../config/settings";
 import { clientAddress, trustedProxies } from "../../realtime/client-address";
@@ -118,6 +119,24 @@ describe("docker-compose.yml: the migrate job and the worker", () => {
       variables.ADMIN_PASSWORD,
       false,
     ]);
+  });
+
+  test("the migrate job hands the per-role limits to the bootstrap: the defaults when unset, else the deployment's", () => {
+    expect(readConfig(migrateEnv).roleLimits).toEqual(DEFAULT_ROLE_LIMITS);
+    const tuned = serviceEnvironment(service(compose, "migrate"), {
+      ...variables,
+      DB_STATEMENT_TIMEOUT_ANON_MS: "2000",
+      DB_STATEMENT_TIMEOUT_CLIENT_MS: "4000",
+      DB_STATEMENT_TIMEOUT_ADMIN_MS: "20000",
+      DB_STATEMENT_TIMEOUT_WORKER_MS: "90000",
+      DB_TEMP_FILE_LIMIT_MB: "128",
+      DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: "30000",
+    });
+    expect(readConfig(tuned).roleLimits).toEqual({
+      statementTimeoutMs: { anon: 2_000, client: 4_000, admin: 20_000, worker: 90_000 },
+      tempFileLimitMb: 128,
+      idleInTransactionTimeoutMs: 30_000,
+    });
   });
 
   test("the worker gets its own login and PostgREST's JWT secret, and no other credential", () => {

@@ -197,6 +197,17 @@ describe("auth at the upgrade", () => {
     expect((await refusedUpgrade(hub.url, gone)).status).toBe(401);
   });
 
+  test("a correctly signed token without exp is refused (401 TOKEN_INVALID), as PostgREST's pre-request hook refuses it", async () => {
+    const forever = await signToken({ role: "app_client", sub: alice.user.id }, { expiresIn: null });
+    expect(await refusedUpgrade(hub.url, forever)).toEqual({
+      status: 401,
+      body: expect.objectContaining({ code: "TOKEN_INVALID" }),
+    });
+    expect((await refusedUpgrade(hub.url, forever, "protocol")).status).toBe(401);
+    // The same user with an expiring token is let in.
+    await connect(await signToken({ role: "app_client", sub: alice.user.id }));
+  });
+
   test("a token signed out with POST /rpc/logout is refused (401); one whose role changed with set_user_role too (403)", async () => {
     const carol = await registerClient(api);
     await connect(carol);
