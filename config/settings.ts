@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import { z } from "zod";
+import { parseAddressRange } from "./address-ranges";
 import { projectRoot } from "./paths";
 import { DEFAULT_ROLE_LIMITS, type RoleLimits } from "./role-limits";
 import { StartupError } from "./startup-error";
@@ -26,6 +27,21 @@ const envSchema = z.object({
   API_HOST: z.string().min(1).default("127.0.0.1"),
   REALTIME_PORT: port.default(3001),
   REALTIME_HOST: z.string().min(1).default("127.0.0.1"),
+  REALTIME_TOKEN_RECHECK_MS: int(100, 3_600_000, 30_000),
+  REALTIME_TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((list, context) => {
+      const entries = list
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter(Boolean);
+      for (const entry of entries) {
+        const range = parseAddressRange(entry);
+        if ("error" in range) context.addIssue({ code: "custom", message: range.error });
+      }
+      return entries;
+    }),
   ADMIN_EMAIL: z.email().default("admin@jasaweb.id"),
   ADMIN_PASSWORD: z.string().min(8, "ADMIN_PASSWORD must have at least 8 characters").optional(),
   OWNER_PASSWORD: z.string().min(8).optional(),
@@ -127,6 +143,13 @@ export type StackConfig = {
   /** Where the realtime hub (WebSocket /realtime, GET /health) listens. */
   realtimePort: number;
   realtimeHost: string;
+  /** How often the hub re-checks the tokens of its open sockets (revoked, role changed, account deleted). */
+  realtimeTokenRecheckMs: number;
+  /**
+   * The proxies (addresses, CIDR ranges) in front of the hub whose X-Forwarded-For it believes
+   * for the client address it records; empty: the TCP peer's address is recorded.
+   */
+  realtimeTrustedProxies: string[];
   adminEmail: string;
   adminPassword: string | undefined;
   ownerPassword: string | undefined;
@@ -175,6 +198,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     apiHost: e.API_HOST,
     realtimePort: e.REALTIME_PORT,
     realtimeHost: e.REALTIME_HOST,
+    realtimeTokenRecheckMs: e.REALTIME_TOKEN_RECHECK_MS,
+    realtimeTrustedProxies: e.REALTIME_TRUSTED_PROXIES,
     adminEmail: e.ADMIN_EMAIL.toLowerCase(),
     adminPassword: e.ADMIN_PASSWORD,
     ownerPassword: e.OWNER_PASSWORD,

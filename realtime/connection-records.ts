@@ -6,9 +6,14 @@
  * written after the batch's connection rows, so a socket's row exists before
  * its events). Writes are queued and flushed in
  * batches on a timer, one transaction per batch, so that they never delay
- * delivery; a batch that fails (database away) is kept and tried again.
+ * delivery; a batch that fails (database away) is kept and tried again, so
+ * every write is idempotent (a batch whose commit's answer was lost is
+ * written again). A batch refused for its data (SQLSTATE 22/23: e.g. the
+ * room of a socket whose account was just deleted) is written again one
+ * record at a time, so that only the refused record is lost.
  */
 import { Pool } from "pg";
+import { APPLICATION_NAMES } from "./database";
 
 type Op =
   | {
@@ -48,7 +53,15 @@ export function connectionRecords(
   connectionString: string,
   options: { flushIntervalMs: number; onError(error: unknown): void },
 ): ConnectionRecords {
-  const pool = new Pool({ connectionString, max: 1, connectionTimeoutMillis: 5_000 });
+  const pool = new Pool({
+    connectionString,
+    application_name: APPLICATION_NAMES.records,
+    max: 1,
+    connectionTimeoutMillis: 5_000,
+    // A query whose connection went silent (no answer, no reset) fails instead of holding
+    // up every later read or batch; the broken connection is then dropped.
+    query_timeout: 30_000,
+  });
   pool.on("error", () => undefined);
   let queue: Op[] = [];
   let touched = new Set<string>();
@@ -56,6 +69,17 @@ export function connectionRecords(
 
   const write = async (ops: Op[], alive: string[]): Promise<void> => {
     const client = await pool.connect();
+    // A connection that breaks while this batch holds it (a server shutting down ends it
+    // after failing the running query) also emits 'error' on the client, and the pool
+    // listens only to the clients it holds: unheard, that event would end the process.
+    let broken: Error | undefined;
+    const onError = (error: Error) => void (broken ??= error);
+    client.on("error", onError);
+    const release = (error?: Error) => {
+      client.removeListener("error", onError);
+      // A broken connection is not given back to the pool.
+      client.release(error ?? broken);
+    };
     try {
       await client.query("begin");
       const sent: { connection_id: string; message_id: number; room: string }[] = [];
@@ -71,7 +95,7 @@ export function connectionRecords(
           case "opened":
             await client.query(
               `insert into api.websocket_connections (connection_id, user_id, role, ip_address, user_agent, rooms)
-               values ($1, $2, $3, $4, $5, $6)`,
+               values ($1, $2, $3, $4, $5, $6) on conflict (connection_id) do nothing`,
               [op.connectionId, op.userId, op.role, op.ip, op.userAgent, op.rooms],
             );
             await client.query(
@@ -123,9 +147,32 @@ export function connectionRecords(
       await client.query("commit");
     } catch (error) {
       await client.query("rollback").catch(() => undefined);
+      release(error as Error);
       throw error;
-    } finally {
-      client.release();
+    }
+    release();
+  };
+
+  /** The data itself was refused (SQLSTATE classes 22 and 23): trying it again would fail again. */
+  const refused = (error: unknown): boolean => {
+    const code = String((error as { code?: unknown }).code ?? "");
+    return code.startsWith("22") || code.startsWith("23");
+  };
+
+  /** Kept for the next flush, before what was queued since, unless the queue has grown beyond reason. */
+  const keep = (ops: Op[]): void => {
+    if (ops.length + queue.length <= MAX_QUEUED) queue = [...ops, ...queue];
+  };
+
+  /** A refused batch, one record at a time: the refused ones are dropped; what the database was away for is kept. */
+  const writeSingly = async (ops: Op[]): Promise<void> => {
+    for (let i = 0; i < ops.length; i++) {
+      try {
+        await write([ops[i]!], []);
+      } catch (error) {
+        options.onError(error);
+        if (!refused(error)) return keep(ops.slice(i));
+      }
     }
   };
 
@@ -137,13 +184,10 @@ export function connectionRecords(
     queue = [];
     touched = new Set();
     flushing = write(ops, alive)
-      .catch((error: unknown) => {
-        // Kept for the next flush, in order, unless the data itself was refused (SQLSTATE
-        // classes 22 and 23: trying again would fail again) or the queue has grown beyond reason.
-        const code = String((error as { code?: unknown }).code ?? "");
-        const refused = code.startsWith("22") || code.startsWith("23");
-        if (!refused && ops.length + queue.length <= MAX_QUEUED) queue = [...ops, ...queue];
+      .catch(async (error: unknown) => {
         options.onError(error);
+        if (!refused(error)) return keep(ops);
+        if (ops.length > 1) await writeSingly(ops);
       })
       .finally(() => {
         flushing = undefined;

@@ -10,6 +10,7 @@ import crypto from "node:crypto";
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import { clientAddress, trustedProxies } from "./client-address";
 import { CLOSE_CODES } from "./close-codes";
 import { parseClientFrame } from "./client-frames";
 import { connectionRecords } from "./connection-records";
@@ -37,6 +38,17 @@ export type RealtimeHubOptions = {
   heartbeatMs?: number;
   /** How often the connection records are written (default 1 s). */
   recordsFlushMs?: number;
+  /**
+   * How often the tokens of all open sockets are checked again, in one query: a socket whose
+   * token was signed out, whose account's role changed or whose account was deleted since is
+   * sent an error frame and closed with 4003 (default 30 s).
+   */
+  tokenRecheckMs?: number;
+  /**
+   * The proxies (addresses and CIDR ranges) whose X-Forwarded-For is believed for the recorded
+   * client address: the rightmost address that is not one of them. Default none: the peer.
+   */
+  trustedProxies?: string | readonly string[];
   onLog?: (line: string) => void;
 };
 
@@ -89,6 +101,7 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
 
 export async function startRealtimeHub(options: RealtimeHubOptions): Promise<RealtimeHub> {
   const log = options.onLog ?? (() => undefined);
+  const isTrustedProxy = trustedProxies(options.trustedProxies ?? []);
   const secret = new TextEncoder().encode(options.jwtSecret);
   const maxFramesPerSecond = options.maxFramesPerSecond ?? 50;
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
@@ -305,7 +318,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       connectionId: session.id,
       userId: token.userId,
       role: token.role === "app_admin" ? "admin" : "client",
-      ip: request.socket.remoteAddress ?? null,
+      ip: clientAddress(request.socket.remoteAddress, request.headers["x-forwarded-for"], isTrustedProxy),
       userAgent: userAgent ? userAgent.slice(0, 500) : null,
       rooms: ownRooms,
     });
@@ -424,6 +437,40 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
   }, options.heartbeatMs ?? 30_000);
   heartbeat.unref();
 
+  /**
+   * The periodic re-check (README, Realtime: WebSocket hub): every open socket's token, one
+   * query for all of them. A socket whose token changed meanwhile (an auth frame) was checked
+   * with its new token and is left alone; when the database cannot answer, the sockets stay.
+   */
+  let rechecking = false;
+  const recheckTokens = async (): Promise<void> => {
+    if (rechecking || !sessions.size) return;
+    rechecking = true;
+    try {
+      const checked = [...sessions].map((session) => ({ session, token: session.token }));
+      const claims = new Map(
+        checked.map(({ token }) => [token.jti, { sub: token.userId, jti: token.jti, role: token.role }]),
+      );
+      let statuses: Map<string, string>;
+      try {
+        statuses = await database.tokenStatuses([...claims.values()]);
+      } catch (error) {
+        return log(`realtime: re-checking the open sockets' tokens failed: ${(error as Error).message}`);
+      }
+      for (const { session, token } of checked) {
+        const status = statuses.get(token.jti);
+        const refusal = status === undefined ? undefined : refusalOfStatus(status);
+        if (!refusal || session.token !== token) continue;
+        sendError(session, refusal.code, refusal.message);
+        session.socket.close(CLOSE_CODES.tokenInvalidated, refusal.code);
+      }
+    } finally {
+      rechecking = false;
+    }
+  };
+  const recheck = setInterval(() => void recheckTokens(), options.tokenRecheckMs ?? 30_000);
+  recheck.unref();
+
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
 
@@ -433,6 +480,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     health,
     async stop() {
       clearInterval(heartbeat);
+      clearInterval(recheck);
       for (const session of sessions) session.socket.close(CLOSE_CODES.goingAway, "hub stopping");
       await feed.stop();
       const closed = server.close();

@@ -15,6 +15,7 @@ import { projectRoot } from "../../config/paths";
 import { DEFAULT_ROLE_LIMITS } from "../../config/role-limits";
 import { secretsFromEnvironment } from "../../config/secrets";
 import { readConfig } from "../../config/settings";
+import { clientAddress, trustedProxies } from "../../realtime/client-address";
 import {
   POSTGREST_PER_DEPLOYMENT_SETTINGS,
   POSTGREST_SETTINGS,
@@ -143,6 +144,7 @@ describe("docker-compose.yml: the migrate job and the worker", () => {
       "JWT_SECRET",
       "REALTIME_HOST",
       "REALTIME_PORT",
+      "REALTIME_TRUSTED_PROXIES",
       "WORKER_DATABASE_URL",
     ]);
     const url = new URL(workerEnv.WORKER_DATABASE_URL!);
@@ -188,6 +190,12 @@ describe("docker-compose.yml: the migrate job and the worker", () => {
         "proxy_set_header X-Forwarded-For $remote_addr;",
       ]),
     );
+    // nginx replaces X-Forwarded-For with its peer, the client, and nginx's own address on
+    // the compose network (Docker's private ranges) is trusted, so the hub records the client.
+    const trusted = trustedProxies(config.realtimeTrustedProxies);
+    for (const dockerAddress of ["172.18.0.5", "192.168.16.3", "10.0.1.7"]) expect(trusted(dockerAddress)).toBe(true);
+    expect(clientAddress("172.18.0.5", "203.0.113.50", trusted)).toBe("203.0.113.50");
+    expect(trusted("203.0.113.50")).toBe(false);
     // Connection: upgrade when the client asks for one.
     expect(nginx).toMatch(/map \$http_upgrade \$connection_upgrade \{\s*default upgrade;\s*"" close;\s*\}/);
     // The read timeout outlasts the hub's heartbeat (30 s), so an idle socket is not cut.
