@@ -51,7 +51,16 @@ const MAX_QUEUED = 50_000;
 
 export function connectionRecords(
   connectionString: string,
-  options: { flushIntervalMs: number; onError(error: unknown): void },
+  options: {
+    flushIntervalMs: number;
+    onError(error: unknown): void;
+    /**
+     * The rooms of a socket that is still open (undefined once it closed). A live socket whose
+     * row the cleanup marked not alive (its hub was cut off from the database for minutes) is
+     * revived with them.
+     */
+    roomsOf?(connectionId: string): readonly string[] | undefined;
+  },
 ): ConnectionRecords {
   const pool = new Pool({
     connectionString,
@@ -139,11 +148,30 @@ export function connectionRecords(
           JSON.stringify(sent),
           JSON.stringify(acks),
         ]);
-      if (alive.length)
-        await client.query(
-          "update api.websocket_connections set last_activity = now() where connection_id = any($1) and is_alive",
+      if (alive.length) {
+        const { rows: dead } = await client.query<{ connection_id: string }>(
+          `with moved as (
+             update api.websocket_connections set last_activity = now()
+              where connection_id = any($1) returning connection_id, is_alive)
+           select connection_id from moved where not is_alive`,
           [alive],
         );
+        // Rows marked not alive by realtime__cleanup while their socket stayed open (the hub
+        // could not report for minutes): alive again, with the socket's rooms.
+        for (const { connection_id: connectionId } of dead) {
+          const rooms = options.roomsOf?.(connectionId);
+          if (!rooms) continue;
+          await client.query(
+            "update api.websocket_connections set is_alive = true, rooms = $2 where connection_id = $1",
+            [connectionId, [...rooms].sort()],
+          );
+          await client.query(
+            `insert into api.websocket_room_memberships (connection_id, room_id)
+             select $1, unnest($2::text[]) on conflict do nothing`,
+            [connectionId, [...rooms]],
+          );
+        }
+      }
       await client.query("commit");
     } catch (error) {
       await client.query("rollback").catch(() => undefined);

@@ -73,7 +73,12 @@ type Session = {
   expiryTimer?: NodeJS.Timeout;
   windowStart: number;
   framesInWindow: number;
+  /** Ids of the events most recently sent and not yet acked (at most UNACKED_KEPT): their acks are not counted as a flood. */
+  unacked: Set<number>;
 };
+
+/** How many sent-but-unacked event ids a socket remembers, so that acking them never trips the flood limit. */
+const UNACKED_KEPT = 1_000;
 
 const PROJECT_ROOM = /^project:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const STATUS_TEXT: Record<number, string> = {
@@ -106,12 +111,18 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
   const maxFramesPerSecond = options.maxFramesPerSecond ?? 50;
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const database: HubDatabase = hubDatabase(options.connectionString);
+  const rooms = new RoomIndex<Session>();
+  const sessions = new Set<Session>();
+  /** The open sessions by connection id, for the records' revival of rows the cleanup gave up on. */
+  const sessionsById = new Map<string, Session>();
   const records = connectionRecords(options.connectionString, {
     flushIntervalMs: options.recordsFlushMs ?? 1_000,
     onError: (error) => log(`realtime: writing connection records failed: ${(error as Error).message}`),
+    roomsOf: (connectionId) => {
+      const session = sessionsById.get(connectionId);
+      return session && sessions.has(session) ? [...session.rooms] : undefined;
+    },
   });
-  const rooms = new RoomIndex<Session>();
-  const sessions = new Set<Session>();
 
   /** Whether the frame was handed to the socket. */
   const send = (session: Session, frame: unknown): boolean => {
@@ -123,6 +134,15 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     }
     socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
     return true;
+  };
+  /** Records an event handed to a socket and remembers it as awaiting its ack. */
+  const sentEvent = (session: Session, messageId: number, room: string): void => {
+    records.sent(session.id, messageId, room);
+    session.unacked.add(messageId);
+    if (session.unacked.size > UNACKED_KEPT) {
+      const oldest = session.unacked.values().next();
+      if (!oldest.done) session.unacked.delete(oldest.value);
+    }
   };
   const sendError = (session: Session, code: string, message: string): void =>
     void send(session, { type: "error", code, message });
@@ -152,7 +172,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       };
       for (const session of rooms.socketsOf(message.rooms)) {
         const room = message.rooms.includes("all") ? "all" : message.rooms.find((r) => session.rooms.has(r))!;
-        if (send(session, frameFor(room))) records.sent(session.id, message.id, room);
+        if (send(session, frameFor(room))) sentEvent(session, message.id, room);
       }
     }
   };
@@ -198,7 +218,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       const room = message.rooms.includes("all")
         ? "all"
         : (message.rooms.find((r) => session.rooms.has(r)) ?? `user:${session.token.userId}`);
-      if (send(session, eventFrame(message, room))) records.sent(session.id, message.id, room);
+      if (send(session, eventFrame(message, room))) sentEvent(session, message.id, room);
     }
     send(session, { type: "replayed", count: messages.length });
   };
@@ -263,15 +283,26 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       session.windowStart = now;
       session.framesInWindow = 0;
     }
-    if (++session.framesInWindow > maxFramesPerSecond) {
-      if (session.framesInWindow === maxFramesPerSecond + 1) session.socket.close(CLOSE_CODES.flood, "too many frames");
+    // Past the limit the socket is closing: nothing more is read from it.
+    if (session.framesInWindow > maxFramesPerSecond) return;
+    const parsed = isBinary
+      ? undefined
+      : parseClientFrame(
+          Array.isArray(data)
+            ? Buffer.concat(data).toString("utf8")
+            : Buffer.from(data as ArrayBuffer).toString("utf8"),
+        );
+    // The ack of an event this socket was sent is expected traffic, never a flood: a client
+    // acking a replay of hundreds of messages must not be cut off (each id counts once).
+    if (parsed?.ok && parsed.frame.type === "ack" && session.unacked.delete(parsed.frame.id)) {
+      records.acked(session.id, session.token.userId, parsed.frame.id);
       return;
     }
-    if (isBinary) return sendError(session, "BAD_FRAME", "Frames must be JSON text.");
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString("utf8")
-      : Buffer.from(data as ArrayBuffer).toString("utf8");
-    const parsed = parseClientFrame(text);
+    if (++session.framesInWindow > maxFramesPerSecond) {
+      session.socket.close(CLOSE_CODES.flood, "too many frames");
+      return;
+    }
+    if (!parsed) return sendError(session, "BAD_FRAME", "Frames must be JSON text.");
     if (!parsed.ok) return sendError(session, parsed.error.code, parsed.error.message);
     const frame = parsed.frame;
     switch (frame.type) {
@@ -281,6 +312,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       case "leave":
         return onLeave(session, frame.room);
       case "ack":
+        // An id not sent to this socket lately (or acked twice): recorded if it is the user's.
         records.acked(session.id, session.token.userId, frame.id);
         return;
       case "auth":
@@ -304,9 +336,11 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       rooms: new Set(),
       windowStart: Date.now(),
       framesInWindow: 0,
+      unacked: new Set(),
     };
     const ownRooms = [`user:${token.userId}`, ...(token.role === "app_admin" ? ["admin"] : [])];
     sessions.add(session);
+    sessionsById.set(session.id, session);
     rooms.add(session);
     for (const room of ownRooms) {
       session.rooms.add(room);
@@ -336,6 +370,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     socket.on("error", () => undefined);
     socket.on("close", () => {
       clearTimeout(session.expiryTimer);
+      sessionsById.delete(session.id);
       if (!sessions.delete(session)) return;
       rooms.remove(session, session.rooms);
       records.closed(session.id);

@@ -368,6 +368,45 @@ describe("connection records and heartbeats", () => {
     expect(await memberships(erin.user.id)).toEqual([]);
   });
 
+  test("a live socket whose row the cleanup marked not alive (its hub cut off for minutes) is alive again, with its rooms, at its next sign of life", async () => {
+    const fina = await registerClient(api);
+    const [project] = await db.query<{ id: string }>(
+      "insert into api.projects (user_id, name, type) values ($1, 'Situs Fina', 'company') returning id",
+      [fina.user.id],
+    );
+    const room = `project:${project!.id}`;
+    const client = await connect(fina);
+    client.send({ type: "join", room });
+    await client.waitFor((f) => f.type === "joined" && f.room === room);
+    await eventually(
+      "the join",
+      () => rowOf(fina.user.id),
+      (r) => r[0]?.rooms.length === 2,
+    );
+    // What realtime__cleanup does to a row silent for 3 minutes.
+    await db.query(
+      `with gone as (delete from api.websocket_room_memberships m using api.websocket_connections c
+                      where m.connection_id = c.connection_id and c.user_id = $1)
+       update api.websocket_connections set is_alive = false, rooms = '{}' where user_id = $1`,
+      [fina.user.id],
+    );
+    client.send({ type: "leave", room: "project:00000000-0000-4000-8000-000000000000" });
+    const [revived] = await eventually(
+      "the revival",
+      () => rowOf(fina.user.id),
+      (r) => r[0]!.is_alive,
+    );
+    expect(revived!.rooms).toEqual([room, `user:${fina.user.id}`].sort());
+    expect((await memberships(fina.user.id)).map((m) => m.room_id)).toEqual([room, `user:${fina.user.id}`].sort());
+    // A closed socket is not revived by a late sign of life.
+    await client.close();
+    await eventually(
+      "the close",
+      () => rowOf(fina.user.id),
+      (r) => !r[0]!.is_alive,
+    );
+  });
+
   test("a socket that stops answering pings is terminated and marked not alive; one that answers stays", async () => {
     const second = await startRealtimeHub({
       connectionString: db.connections.worker,
