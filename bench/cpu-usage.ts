@@ -7,6 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 
 let ticksPerSecond: number | undefined;
 function clockTicks(): number {
@@ -76,4 +77,68 @@ export function machineCpuSeconds(): { busy: number; total: number } | undefined
   } catch {
     return undefined;
   }
+}
+
+export type CpuWindow = {
+  /** Cores each group kept busy since the window opened (CPU seconds ÷ wall seconds); undefined where /proc could not tell. */
+  end(): {
+    groups: Record<string, number | undefined>;
+    bench: number;
+    machine: number | undefined;
+    machineCores: number;
+  };
+};
+
+/** CPU seconds so far of each of these processes that /proc knows. */
+function cpuByPid(pids: number[]): Map<number, number> {
+  const found = new Map<number, number>();
+  for (const pid of pids) {
+    const stat = readStat(pid);
+    if (stat) found.set(pid, stat.cpuSeconds);
+  }
+  return found;
+}
+
+/**
+ * Opens a window over which the CPU of process groups (each given as a
+ * function returning its pids, read at both ends), this process and the
+ * whole machine is measured. A process that appears during the window
+ * counts whole; one that ends during it is not counted (pooled connections
+ * make both rare).
+ */
+export function openCpuWindow(groups: Record<string, () => number[]>): CpuWindow {
+  const sample = () => {
+    const usage = process.cpuUsage();
+    return {
+      at: performance.now(),
+      groups: Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuByPid(pids())])),
+      bench: (usage.user + usage.system) / 1e6,
+      machine: machineCpuSeconds(),
+    };
+  };
+  const before = sample();
+  return {
+    end() {
+      const after = sample();
+      const seconds = (after.at - before.at) / 1000;
+      const machineCores = os.cpus().length;
+      const groupCores: Record<string, number | undefined> = {};
+      for (const name of Object.keys(groups)) {
+        const start = before.groups[name]!;
+        const end = after.groups[name]!;
+        let busy = 0;
+        for (const [pid, cpu] of end) busy += Math.max(0, cpu - (start.get(pid) ?? 0));
+        groupCores[name] = end.size ? busy / seconds : undefined;
+      }
+      return {
+        groups: groupCores,
+        bench: (after.bench - before.bench) / seconds,
+        machine:
+          before.machine && after.machine && after.machine.total > before.machine.total
+            ? ((after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total)) * machineCores
+            : undefined,
+        machineCores,
+      };
+    },
+  };
 }

@@ -6,6 +6,7 @@ import path from "node:path";
 import { z } from "zod";
 import { parseTrustedProxies, TrustedProxiesError } from "./client-address";
 import { projectRoot } from "./paths";
+import { DEFAULT_ROLE_LIMITS, type RoleLimits } from "./role-limits";
 import { StartupError } from "./startup-error";
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -17,7 +18,7 @@ const timeoutMs = (fallback: number) => int(100, 120_000, fallback);
 export const MIDTRANS_OPERATIONS = ["create", "status", "cancel", "expire", "refund"] as const;
 export type MidtransOperation = (typeof MIDTRANS_OPERATIONS)[number];
 
-/** TRUSTED_PROXIES: addresses and CIDR ranges, comma-separated; empty trusts nobody. */
+/** TRUSTED_PROXIES and REALTIME_TRUSTED_PROXIES: addresses and CIDR ranges, comma-separated; empty trusts nobody. */
 const trustedProxies = z
   .string()
   .default("")
@@ -73,6 +74,8 @@ const envSchema = z.object({
   POSTGREST_URL: z.url({ protocol: /^https?$/ }).optional(),
   REALTIME_PORT: port.default(3001),
   REALTIME_HOST: z.string().min(1).default("127.0.0.1"),
+  REALTIME_TOKEN_RECHECK_MS: int(100, 3_600_000, 30_000),
+  REALTIME_TRUSTED_PROXIES: trustedProxies,
   ADMIN_EMAIL: z.email().default("admin@jasaweb.id"),
   ADMIN_PASSWORD: z.string().min(8, "ADMIN_PASSWORD must have at least 8 characters").optional(),
   OWNER_PASSWORD: z.string().min(8).optional(),
@@ -113,8 +116,15 @@ const envSchema = z.object({
     .min(60)
     .max(30 * 24 * 3600)
     .default(3600),
+  PASSWORD_HASH_SLOTS: int(1, 64, 2),
   SEED_DEMO_DATA: z.enum(["true", "false"]).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  DB_STATEMENT_TIMEOUT_ANON_MS: int(100, 600_000, DEFAULT_ROLE_LIMITS.statementTimeoutMs.anon),
+  DB_STATEMENT_TIMEOUT_CLIENT_MS: int(100, 600_000, DEFAULT_ROLE_LIMITS.statementTimeoutMs.client),
+  DB_STATEMENT_TIMEOUT_ADMIN_MS: int(100, 600_000, DEFAULT_ROLE_LIMITS.statementTimeoutMs.admin),
+  DB_STATEMENT_TIMEOUT_WORKER_MS: int(100, 3_600_000, DEFAULT_ROLE_LIMITS.statementTimeoutMs.worker),
+  DB_TEMP_FILE_LIMIT_MB: int(1, 1_048_576, DEFAULT_ROLE_LIMITS.tempFileLimitMb),
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(1_000, 3_600_000, DEFAULT_ROLE_LIMITS.idleInTransactionTimeoutMs),
 });
 
 /** How the worker reaches Midtrans and how hard it tries (worker/payments/midtrans-gateway.ts). */
@@ -181,6 +191,13 @@ export type StackConfig = {
   /** Where the realtime hub (WebSocket /realtime, GET /health) listens. */
   realtimePort: number;
   realtimeHost: string;
+  /** How often the hub re-checks the tokens of its open sockets (revoked, role changed, account deleted). */
+  realtimeTokenRecheckMs: number;
+  /**
+   * The proxies (addresses, CIDR ranges) in front of the hub whose X-Forwarded-For it believes
+   * for the client address it records; empty: the TCP peer's address is recorded.
+   */
+  realtimeTrustedProxies: readonly string[];
   adminEmail: string;
   adminPassword: string | undefined;
   ownerPassword: string | undefined;
@@ -189,6 +206,8 @@ export type StackConfig = {
   credentialsKey: string | undefined;
   workerPassword: string | undefined;
   jwtLifetimeSeconds: number;
+  /** How many bcrypt hashes (login, register) may run at once; more answer 503 BUSY at once. */
+  passwordHashSlots: number;
   /**
    * How long a stopping worker (SIGTERM/SIGINT) lets running jobs finish
    * before it releases them to other workers (worker/shutdown.ts).
@@ -203,6 +222,8 @@ export type StackConfig = {
   /** Demo content (posts, pages, FAQs, templates, plans) on seeding; the admin user is always ensured. */
   seedDemoData: boolean | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Per-role statement timeouts, temporary-file cap, idle-in-transaction timeout (set by the bootstrap). */
+  roleLimits: RoleLimits;
 };
 
 export class ConfigError extends StartupError {}
@@ -231,6 +252,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     },
     realtimePort: e.REALTIME_PORT,
     realtimeHost: e.REALTIME_HOST,
+    realtimeTokenRecheckMs: e.REALTIME_TOKEN_RECHECK_MS,
+    realtimeTrustedProxies: e.REALTIME_TRUSTED_PROXIES,
     adminEmail: e.ADMIN_EMAIL.toLowerCase(),
     adminPassword: e.ADMIN_PASSWORD,
     ownerPassword: e.OWNER_PASSWORD,
@@ -239,6 +262,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     credentialsKey: e.CREDENTIALS_KEY,
     workerPassword: e.WORKER_PASSWORD,
     jwtLifetimeSeconds: e.JWT_LIFETIME_SECONDS,
+    passwordHashSlots: e.PASSWORD_HASH_SLOTS,
     workerShutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
     midtransServerKey: e.MIDTRANS_SERVER_KEY,
     midtrans: {
@@ -270,5 +294,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     qrisExpiryMinutes: e.MIDTRANS_QRIS_EXPIRY_MINUTES,
     seedDemoData: e.SEED_DEMO_DATA === undefined ? undefined : e.SEED_DEMO_DATA === "true",
     logLevel: e.LOG_LEVEL,
+    roleLimits: {
+      statementTimeoutMs: {
+        anon: e.DB_STATEMENT_TIMEOUT_ANON_MS,
+        client: e.DB_STATEMENT_TIMEOUT_CLIENT_MS,
+        admin: e.DB_STATEMENT_TIMEOUT_ADMIN_MS,
+        worker: e.DB_STATEMENT_TIMEOUT_WORKER_MS,
+      },
+      tempFileLimitMb: e.DB_TEMP_FILE_LIMIT_MB,
+      idleInTransactionTimeoutMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
   };
 }

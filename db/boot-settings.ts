@@ -1,8 +1,8 @@
 /**
  * What the stack hands the database at every boot and never writes in a
  * migration: the secrets the SQL functions need (JWT signing, credentials
- * key, the Midtrans server key that signs notifications) and the token
- * lifetime, as rows of app_private.settings that only
+ * key, the Midtrans server key that signs notifications), the token
+ * lifetime and the number of password-hash slots, as rows of app_private.settings that only
  * SECURITY DEFINER functions read. Written by the owner. (The login
  * passwords of the roles are cluster-wide and set by the bootstrap.)
  */
@@ -14,6 +14,8 @@ export type BootSettings = {
   credentialsKey: string;
   /** Lifetime of the tokens login and register issue (default 3600 s). */
   jwtLifetimeSeconds?: number;
+  /** How many bcrypt hashes may run at once (default 2: app_private.hash_password). */
+  passwordHashSlots?: number;
   /** Checks the signature of Midtrans' notifications; left as it is when omitted. */
   midtransServerKey?: string;
 };
@@ -24,6 +26,7 @@ export async function applyBootSettings(client: ClientBase, settings: BootSettin
       ["jwt_secret", settings.jwtSecret],
       ["credentials_key", settings.credentialsKey],
       ["jwt_lifetime_seconds", String(settings.jwtLifetimeSeconds ?? 3600)],
+      ["password_hash_slots", String(settings.passwordHashSlots ?? 2)],
       ...(settings.midtransServerKey ? [["midtrans_server_key", settings.midtransServerKey] as const] : []),
     ] as const) {
       await client.query(

@@ -20,6 +20,9 @@
  *      needs to run jobs (with a row policy on graphile-worker's RLS-enabled
  *      tables): no DDL, nothing outside graphile_worker but what the
  *      migrations grant it.
+ *   6. The per-role limits (db/role-limits.ts): statement timeouts,
+ *      temp_file_limit, idle_in_transaction_session_timeout, set on the
+ *      roles with ALTER ROLE … SET, in the transaction of step 1.
  *
  * Extensions: the one we use, pgcrypto, is a trusted extension that the
  * owner creates in migration 000004 (so its down script can drop it); an
@@ -28,6 +31,7 @@
 import { Logger } from "@graphile/logger";
 import { runMigrations as runWorkerMigrations } from "graphile-worker";
 import type { ClientBase } from "pg";
+import { DEFAULT_ROLE_LIMITS, type RoleLimits } from "../config/role-limits";
 import { StartupError } from "../config/startup-error";
 import {
   MIGRATE_LOCK_KEY,
@@ -36,6 +40,7 @@ import {
   migrationStatus,
 } from "./migrations";
 import { LOGIN_ROLES, connectionsFor, inTransaction, withClient, type RolePasswords } from "./pg";
+import { applyRoleLimits } from "./role-limits";
 
 export class BootstrapError extends StartupError {}
 
@@ -247,13 +252,22 @@ async function ensureWorkerSchema(client: ClientBase, ownerUrl: string): Promise
 
 export type BootstrapResult = { appliedAsSuperuser: string[] };
 
-/** Runs the bootstrap on the database of `superuserUrl`. */
-export async function bootstrap(superuserUrl: string, passwords: RolePasswords): Promise<BootstrapResult> {
+/**
+ * Runs the bootstrap on the database of `superuserUrl`. `limits` are
+ * cluster-wide like the roles: every database of the cluster gets the last
+ * bootstrap's values.
+ */
+export async function bootstrap(
+  superuserUrl: string,
+  passwords: RolePasswords,
+  limits: RoleLimits = DEFAULT_ROLE_LIMITS,
+): Promise<BootstrapResult> {
   const connections = connectionsFor(superuserUrl, passwords);
   return withClient(superuserUrl, async (client) => {
     await assertSuperuser(client);
     await inTransaction(client, async () => {
       await ensureRoles(client, passwords);
+      await applyRoleLimits(client, limits);
       await ensureDatabaseOwnership(client);
     });
     // First, so that a database migrated before the owner existed is the

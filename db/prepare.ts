@@ -2,8 +2,9 @@
  * The one boot sequence of a database, used by `npm start`, `db:deploy`, the
  * test cluster and the benchmark:
  *
- *   bootstrap (superuser) → migrate (owner) → boot settings (owner) → seed (owner, when asked)
+ *   bootstrap (superuser; roles and their limits) → migrate (owner) → boot settings (owner) → seed (owner, when asked)
  */
+import type { RoleLimits } from "../config/role-limits";
 import type { ResolvedSecrets } from "../config/secrets";
 import type { StackConfig } from "../config/settings";
 import { bootstrap } from "./bootstrap";
@@ -16,6 +17,8 @@ export type PrepareOptions = {
   /** A superuser connection to the application's database. */
   superuserUrl: string;
   passwords: RolePasswords;
+  /** Per-role limits set by the bootstrap; omitted: the defaults (README, Limits). */
+  limits?: RoleLimits;
   settings: BootSettings;
   /** Demo content and the admin user; omitted: no seeding. */
   seed?: SeedOptions;
@@ -32,7 +35,7 @@ export type PreparedDatabase = {
 
 export async function prepareDatabase(options: PrepareOptions): Promise<PreparedDatabase> {
   const connections = connectionsFor(options.superuserUrl, options.passwords);
-  const { appliedAsSuperuser } = await bootstrap(connections.superuser, options.passwords);
+  const { appliedAsSuperuser } = await bootstrap(connections.superuser, options.passwords, options.limits);
   const applied = [...appliedAsSuperuser, ...(await migrate(connections.owner, { quiet: options.quiet ?? true }))];
   const seeded = await withClient(connections.owner, async (client) => {
     await applyBootSettings(client, options.settings);
@@ -55,10 +58,12 @@ export function bootOptions(
   return {
     superuserUrl,
     passwords: secrets.passwords,
+    limits: config.roleLimits,
     settings: {
       jwtSecret: secrets.jwtSecret,
       credentialsKey: secrets.credentialsKey,
       jwtLifetimeSeconds: config.jwtLifetimeSeconds,
+      passwordHashSlots: config.passwordHashSlots,
       midtransServerKey: config.midtransServerKey,
     },
     seed: {

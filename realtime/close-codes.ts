@@ -9,6 +9,12 @@ export const CLOSE_CODES = {
   tooBig: 1009,
   /** The token expired and no fresh one came in time: reconnect with a new token. */
   tokenExpired: 4001,
+  /**
+   * The periodic re-check found the token signed out, the account's role changed or the
+   * account deleted; an error frame with TOKEN_REVOKED, TOKEN_STALE_ROLE or TOKEN_INVALID
+   * comes first, and the close reason is that code. Sign in again.
+   */
+  tokenInvalidated: 4003,
   /** Too many frames in too short a time from this socket. */
   flood: 4008,
   /** The socket does not read what it is sent (its send buffer kept growing). */

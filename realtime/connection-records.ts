@@ -6,9 +6,14 @@
  * written after the batch's connection rows, so a socket's row exists before
  * its events). Writes are queued and flushed in
  * batches on a timer, one transaction per batch, so that they never delay
- * delivery; a batch that fails (database away) is kept and tried again.
+ * delivery; a batch that fails (database away) is kept and tried again, so
+ * every write is idempotent (a batch whose commit's answer was lost is
+ * written again). A batch refused for its data (SQLSTATE 22/23: e.g. the
+ * room of a socket whose account was just deleted) is written again one
+ * record at a time, so that only the refused record is lost.
  */
 import { Pool } from "pg";
+import { APPLICATION_NAMES } from "./database";
 
 type Op =
   | {
@@ -46,9 +51,26 @@ const MAX_QUEUED = 50_000;
 
 export function connectionRecords(
   connectionString: string,
-  options: { flushIntervalMs: number; onError(error: unknown): void },
+  options: {
+    flushIntervalMs: number;
+    onError(error: unknown): void;
+    /**
+     * The rooms of a socket that is still open (undefined once it closed). A live socket whose
+     * row the cleanup marked not alive (its hub was cut off from the database for minutes) is
+     * revived with them.
+     */
+    roomsOf?(connectionId: string): readonly string[] | undefined;
+  },
 ): ConnectionRecords {
-  const pool = new Pool({ connectionString, max: 1, connectionTimeoutMillis: 5_000 });
+  const pool = new Pool({
+    connectionString,
+    application_name: APPLICATION_NAMES.records,
+    max: 1,
+    connectionTimeoutMillis: 5_000,
+    // A query whose connection went silent (no answer, no reset) fails instead of holding
+    // up every later read or batch; the broken connection is then dropped.
+    query_timeout: 30_000,
+  });
   pool.on("error", () => undefined);
   let queue: Op[] = [];
   let touched = new Set<string>();
@@ -56,6 +78,17 @@ export function connectionRecords(
 
   const write = async (ops: Op[], alive: string[]): Promise<void> => {
     const client = await pool.connect();
+    // A connection that breaks while this batch holds it (a server shutting down ends it
+    // after failing the running query) also emits 'error' on the client, and the pool
+    // listens only to the clients it holds: unheard, that event would end the process.
+    let broken: Error | undefined;
+    const onError = (error: Error) => void (broken ??= error);
+    client.on("error", onError);
+    const release = (error?: Error) => {
+      client.removeListener("error", onError);
+      // A broken connection is not given back to the pool.
+      client.release(error ?? broken);
+    };
     try {
       await client.query("begin");
       const sent: { connection_id: string; message_id: number; room: string }[] = [];
@@ -71,7 +104,7 @@ export function connectionRecords(
           case "opened":
             await client.query(
               `insert into api.websocket_connections (connection_id, user_id, role, ip_address, user_agent, rooms)
-               values ($1, $2, $3, $4, $5, $6)`,
+               values ($1, $2, $3, $4, $5, $6) on conflict (connection_id) do nothing`,
               [op.connectionId, op.userId, op.role, op.ip, op.userAgent, op.rooms],
             );
             await client.query(
@@ -115,17 +148,59 @@ export function connectionRecords(
           JSON.stringify(sent),
           JSON.stringify(acks),
         ]);
-      if (alive.length)
-        await client.query(
-          "update api.websocket_connections set last_activity = now() where connection_id = any($1) and is_alive",
+      if (alive.length) {
+        const { rows: dead } = await client.query<{ connection_id: string }>(
+          `with moved as (
+             update api.websocket_connections set last_activity = now()
+              where connection_id = any($1) returning connection_id, is_alive)
+           select connection_id from moved where not is_alive`,
           [alive],
         );
+        // Rows marked not alive by realtime__cleanup while their socket stayed open (the hub
+        // could not report for minutes): alive again, with the socket's rooms.
+        for (const { connection_id: connectionId } of dead) {
+          const rooms = options.roomsOf?.(connectionId);
+          if (!rooms) continue;
+          await client.query(
+            "update api.websocket_connections set is_alive = true, rooms = $2 where connection_id = $1",
+            [connectionId, [...rooms].sort()],
+          );
+          await client.query(
+            `insert into api.websocket_room_memberships (connection_id, room_id)
+             select $1, unnest($2::text[]) on conflict do nothing`,
+            [connectionId, [...rooms]],
+          );
+        }
+      }
       await client.query("commit");
     } catch (error) {
       await client.query("rollback").catch(() => undefined);
+      release(error as Error);
       throw error;
-    } finally {
-      client.release();
+    }
+    release();
+  };
+
+  /** The data itself was refused (SQLSTATE classes 22 and 23): trying it again would fail again. */
+  const refused = (error: unknown): boolean => {
+    const code = String((error as { code?: unknown }).code ?? "");
+    return code.startsWith("22") || code.startsWith("23");
+  };
+
+  /** Kept for the next flush, before what was queued since, unless the queue has grown beyond reason. */
+  const keep = (ops: Op[]): void => {
+    if (ops.length + queue.length <= MAX_QUEUED) queue = [...ops, ...queue];
+  };
+
+  /** A refused batch, one record at a time: the refused ones are dropped; what the database was away for is kept. */
+  const writeSingly = async (ops: Op[]): Promise<void> => {
+    for (let i = 0; i < ops.length; i++) {
+      try {
+        await write([ops[i]!], []);
+      } catch (error) {
+        options.onError(error);
+        if (!refused(error)) return keep(ops.slice(i));
+      }
     }
   };
 
@@ -137,13 +212,10 @@ export function connectionRecords(
     queue = [];
     touched = new Set();
     flushing = write(ops, alive)
-      .catch((error: unknown) => {
-        // Kept for the next flush, in order, unless the data itself was refused (SQLSTATE
-        // classes 22 and 23: trying again would fail again) or the queue has grown beyond reason.
-        const code = String((error as { code?: unknown }).code ?? "");
-        const refused = code.startsWith("22") || code.startsWith("23");
-        if (!refused && ops.length + queue.length <= MAX_QUEUED) queue = [...ops, ...queue];
+      .catch(async (error: unknown) => {
         options.onError(error);
+        if (!refused(error)) return keep(ops);
+        if (ops.length > 1) await writeSingly(ops);
       })
       .finally(() => {
         flushing = undefined;

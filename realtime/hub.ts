@@ -10,6 +10,7 @@ import crypto from "node:crypto";
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import { clientAddress, parseTrustedProxies } from "../config/client-address";
 import { CLOSE_CODES } from "./close-codes";
 import { parseClientFrame } from "./client-frames";
 import { connectionRecords } from "./connection-records";
@@ -37,6 +38,17 @@ export type RealtimeHubOptions = {
   heartbeatMs?: number;
   /** How often the connection records are written (default 1 s). */
   recordsFlushMs?: number;
+  /**
+   * How often the tokens of all open sockets are checked again, in one query: a socket whose
+   * token was signed out, whose account's role changed or whose account was deleted since is
+   * sent an error frame and closed with 4003 (default 30 s).
+   */
+  tokenRecheckMs?: number;
+  /**
+   * The proxies (addresses and CIDR ranges) whose X-Forwarded-For is believed for the recorded
+   * client address: the rightmost address that is not one of them. Default none: the peer.
+   */
+  trustedProxies?: string | readonly string[];
   onLog?: (line: string) => void;
 };
 
@@ -61,7 +73,12 @@ type Session = {
   expiryTimer?: NodeJS.Timeout;
   windowStart: number;
   framesInWindow: number;
+  /** Ids of the events most recently sent and not yet acked (at most UNACKED_KEPT): their acks are not counted as a flood. */
+  unacked: Set<number>;
 };
+
+/** How many sent-but-unacked event ids a socket remembers, so that acking them never trips the flood limit. */
+const UNACKED_KEPT = 1_000;
 
 const PROJECT_ROOM = /^project:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const STATUS_TEXT: Record<number, string> = {
@@ -79,6 +96,11 @@ function lastIdOf(request: http.IncomingMessage): number | null {
   return Number.isSafeInteger(id) ? id : null;
 }
 
+/** A header Node may give as several lines, as one comma-separated list. */
+function headerList(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(",") : value;
+}
+
 function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ code, message });
   socket.end(
@@ -89,16 +111,23 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
 
 export async function startRealtimeHub(options: RealtimeHubOptions): Promise<RealtimeHub> {
   const log = options.onLog ?? (() => undefined);
+  const trustedProxies = parseTrustedProxies(options.trustedProxies ?? []);
   const secret = new TextEncoder().encode(options.jwtSecret);
   const maxFramesPerSecond = options.maxFramesPerSecond ?? 50;
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const database: HubDatabase = hubDatabase(options.connectionString);
+  const rooms = new RoomIndex<Session>();
+  const sessions = new Set<Session>();
+  /** The open sessions by connection id, for the records' revival of rows the cleanup gave up on. */
+  const sessionsById = new Map<string, Session>();
   const records = connectionRecords(options.connectionString, {
     flushIntervalMs: options.recordsFlushMs ?? 1_000,
     onError: (error) => log(`realtime: writing connection records failed: ${(error as Error).message}`),
+    roomsOf: (connectionId) => {
+      const session = sessionsById.get(connectionId);
+      return session && sessions.has(session) ? [...session.rooms] : undefined;
+    },
   });
-  const rooms = new RoomIndex<Session>();
-  const sessions = new Set<Session>();
 
   /** Whether the frame was handed to the socket. */
   const send = (session: Session, frame: unknown): boolean => {
@@ -110,6 +139,15 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     }
     socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
     return true;
+  };
+  /** Records an event handed to a socket and remembers it as awaiting its ack. */
+  const sentEvent = (session: Session, messageId: number, room: string): void => {
+    records.sent(session.id, messageId, room);
+    session.unacked.add(messageId);
+    if (session.unacked.size > UNACKED_KEPT) {
+      const oldest = session.unacked.values().next();
+      if (!oldest.done) session.unacked.delete(oldest.value);
+    }
   };
   const sendError = (session: Session, code: string, message: string): void =>
     void send(session, { type: "error", code, message });
@@ -139,7 +177,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       };
       for (const session of rooms.socketsOf(message.rooms)) {
         const room = message.rooms.includes("all") ? "all" : message.rooms.find((r) => session.rooms.has(r))!;
-        if (send(session, frameFor(room))) records.sent(session.id, message.id, room);
+        if (send(session, frameFor(room))) sentEvent(session, message.id, room);
       }
     }
   };
@@ -185,7 +223,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       const room = message.rooms.includes("all")
         ? "all"
         : (message.rooms.find((r) => session.rooms.has(r)) ?? `user:${session.token.userId}`);
-      if (send(session, eventFrame(message, room))) records.sent(session.id, message.id, room);
+      if (send(session, eventFrame(message, room))) sentEvent(session, message.id, room);
     }
     send(session, { type: "replayed", count: messages.length });
   };
@@ -250,15 +288,26 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       session.windowStart = now;
       session.framesInWindow = 0;
     }
-    if (++session.framesInWindow > maxFramesPerSecond) {
-      if (session.framesInWindow === maxFramesPerSecond + 1) session.socket.close(CLOSE_CODES.flood, "too many frames");
+    // Past the limit the socket is closing: nothing more is read from it.
+    if (session.framesInWindow > maxFramesPerSecond) return;
+    const parsed = isBinary
+      ? undefined
+      : parseClientFrame(
+          Array.isArray(data)
+            ? Buffer.concat(data).toString("utf8")
+            : Buffer.from(data as ArrayBuffer).toString("utf8"),
+        );
+    // The ack of an event this socket was sent is expected traffic, never a flood: a client
+    // acking a replay of hundreds of messages must not be cut off (each id counts once).
+    if (parsed?.ok && parsed.frame.type === "ack" && session.unacked.delete(parsed.frame.id)) {
+      records.acked(session.id, session.token.userId, parsed.frame.id);
       return;
     }
-    if (isBinary) return sendError(session, "BAD_FRAME", "Frames must be JSON text.");
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString("utf8")
-      : Buffer.from(data as ArrayBuffer).toString("utf8");
-    const parsed = parseClientFrame(text);
+    if (++session.framesInWindow > maxFramesPerSecond) {
+      session.socket.close(CLOSE_CODES.flood, "too many frames");
+      return;
+    }
+    if (!parsed) return sendError(session, "BAD_FRAME", "Frames must be JSON text.");
     if (!parsed.ok) return sendError(session, parsed.error.code, parsed.error.message);
     const frame = parsed.frame;
     switch (frame.type) {
@@ -268,6 +317,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       case "leave":
         return onLeave(session, frame.room);
       case "ack":
+        // An id not sent to this socket lately (or acked twice): recorded if it is the user's.
         records.acked(session.id, session.token.userId, frame.id);
         return;
       case "auth":
@@ -291,9 +341,11 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       rooms: new Set(),
       windowStart: Date.now(),
       framesInWindow: 0,
+      unacked: new Set(),
     };
     const ownRooms = [`user:${token.userId}`, ...(token.role === "app_admin" ? ["admin"] : [])];
     sessions.add(session);
+    sessionsById.set(session.id, session);
     rooms.add(session);
     for (const room of ownRooms) {
       session.rooms.add(room);
@@ -305,7 +357,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       connectionId: session.id,
       userId: token.userId,
       role: token.role === "app_admin" ? "admin" : "client",
-      ip: request.socket.remoteAddress ?? null,
+      ip: clientAddress(request.socket.remoteAddress, headerList(request.headers["x-forwarded-for"]), trustedProxies) ?? null,
       userAgent: userAgent ? userAgent.slice(0, 500) : null,
       rooms: ownRooms,
     });
@@ -323,6 +375,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     socket.on("error", () => undefined);
     socket.on("close", () => {
       clearTimeout(session.expiryTimer);
+      sessionsById.delete(session.id);
       if (!sessions.delete(session)) return;
       rooms.remove(session, session.rooms);
       records.closed(session.id);
@@ -424,6 +477,40 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
   }, options.heartbeatMs ?? 30_000);
   heartbeat.unref();
 
+  /**
+   * The periodic re-check (README, Realtime: WebSocket hub): every open socket's token, one
+   * query for all of them. A socket whose token changed meanwhile (an auth frame) was checked
+   * with its new token and is left alone; when the database cannot answer, the sockets stay.
+   */
+  let rechecking = false;
+  const recheckTokens = async (): Promise<void> => {
+    if (rechecking || !sessions.size) return;
+    rechecking = true;
+    try {
+      const checked = [...sessions].map((session) => ({ session, token: session.token }));
+      const claims = new Map(
+        checked.map(({ token }) => [token.jti, { sub: token.userId, jti: token.jti, role: token.role }]),
+      );
+      let statuses: Map<string, string>;
+      try {
+        statuses = await database.tokenStatuses([...claims.values()]);
+      } catch (error) {
+        return log(`realtime: re-checking the open sockets' tokens failed: ${(error as Error).message}`);
+      }
+      for (const { session, token } of checked) {
+        const status = statuses.get(token.jti);
+        const refusal = status === undefined ? undefined : refusalOfStatus(status);
+        if (!refusal || session.token !== token) continue;
+        sendError(session, refusal.code, refusal.message);
+        session.socket.close(CLOSE_CODES.tokenInvalidated, refusal.code);
+      }
+    } finally {
+      rechecking = false;
+    }
+  };
+  const recheck = setInterval(() => void recheckTokens(), options.tokenRecheckMs ?? 30_000);
+  recheck.unref();
+
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
 
@@ -433,6 +520,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
     health,
     async stop() {
       clearInterval(heartbeat);
+      clearInterval(recheck);
       for (const session of sessions) session.socket.close(CLOSE_CODES.goingAway, "hub stopping");
       await feed.stop();
       const closed = server.close();

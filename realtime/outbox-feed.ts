@@ -6,7 +6,7 @@
  * timer. Reads never overlap; a wake-up during a read causes one more read.
  */
 import createPostgresSubscriber from "pg-listen";
-import type { HubDatabase, OutboxMessage } from "./database";
+import { APPLICATION_NAMES, type HubDatabase, type OutboxMessage } from "./database";
 
 export type OutboxFeed = {
   /** Whether the LISTEN connection is up. */
@@ -29,7 +29,12 @@ const PAGE = 500;
 export async function startOutboxFeed(options: OutboxFeedOptions): Promise<OutboxFeed> {
   const { database, deliver } = options;
   const subscriber = createPostgresSubscriber(
-    { connectionString: options.connectionString },
+    {
+      connectionString: options.connectionString,
+      application_name: APPLICATION_NAMES.listener,
+      // A connection attempt that hangs (a server going down as it answers) fails and is retried.
+      connectionTimeoutMillis: 5_000,
+    },
     {
       parse: (payload: string) => payload,
       retryLimit: Number.POSITIVE_INFINITY,

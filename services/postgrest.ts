@@ -49,7 +49,19 @@ export function postgrestBinary(): string {
 export const POSTGREST_SETTINGS = {
   PGRST_DB_SCHEMAS: "api",
   PGRST_DB_ANON_ROLE: "web_anon",
+  // Connections to PostgreSQL (README, Limits): sized for a 2–4 core
+  // database server; every request holds one only for its transaction, which
+  // the roles' statement timeouts bound.
   PGRST_DB_POOL: "10",
+  // Seconds a request waits for a free connection before it is answered 504
+  // PGRST003 (PostgREST's default is 10): longer than the anonymous statement
+  // timeout, so a pool filled with timed-out statements turns over first.
+  PGRST_DB_POOL_ACQUISITION_TIMEOUT: "5",
+  // The most rows one response carries (tables, views and set-returning
+  // functions; embedded resources too): larger answers are cut to this many
+  // and continue with limit/offset or a Range header (README, Pagination).
+  // At least 1000: bi_revenue's answer may hold 1000 buckets.
+  PGRST_DB_MAX_ROWS: "1000",
   // Keep listening for `NOTIFY pgrst, 'reload schema'` sent after migrations.
   PGRST_DB_CHANNEL_ENABLED: "true",
   PGRST_OPENAPI_MODE: "follow-privileges",

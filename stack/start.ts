@@ -177,6 +177,8 @@ async function start(config: StackConfig, running: Running): Promise<void> {
       port: config.realtimePort,
       host: config.realtimeHost,
       jwtSecret: secrets.jwtSecret,
+      tokenRecheckMs: config.realtimeTokenRecheckMs,
+      trustedProxies: config.realtimeTrustedProxies,
       onLog: (line) => process.stderr.write(`[realtime] ${line}\n`),
     });
   } catch (error) {

@@ -60,6 +60,8 @@ async function main(): Promise<void> {
         port: config.realtimePort,
         host: config.realtimeHost,
         jwtSecret: config.jwtSecret,
+        tokenRecheckMs: config.realtimeTokenRecheckMs,
+        trustedProxies: config.realtimeTrustedProxies,
         onLog: (line) => process.stderr.write(`worker: ${line}\n`),
       });
     } catch (error) {

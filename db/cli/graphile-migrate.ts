@@ -17,8 +17,8 @@ import { runCli } from "./run-cli";
 import { withTargetDatabase } from "./target-database";
 
 runCli(() =>
-  withTargetDatabase(async ({ connections, secrets }) => {
-    await bootstrap(connections.superuser, secrets.passwords);
+  withTargetDatabase(async ({ config, connections, secrets }) => {
+    await bootstrap(connections.superuser, secrets.passwords, config.roleLimits);
     const database = decodeURIComponent(new URL(connections.superuser).pathname.slice(1));
     const result = spawnSync(
       path.join(projectRoot, "node_modules", ".bin", "graphile-migrate"),

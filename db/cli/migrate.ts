@@ -5,8 +5,8 @@ import { runCli } from "./run-cli";
 import { withTargetDatabase } from "./target-database";
 
 runCli(() =>
-  withTargetDatabase(async ({ connections, secrets }) => {
-    const { appliedAsSuperuser } = await bootstrap(connections.superuser, secrets.passwords);
+  withTargetDatabase(async ({ config, connections, secrets }) => {
+    const { appliedAsSuperuser } = await bootstrap(connections.superuser, secrets.passwords, config.roleLimits);
     const applied = [...appliedAsSuperuser, ...(await migrate(connections.owner, { quiet: true }))];
     console.log(applied.length ? `applied ${applied.length}: ${applied.join(", ")}` : "already up to date");
   }),

@@ -142,7 +142,7 @@ describe("login", () => {
   });
 });
 
-describe("failed-login throttle", () => {
+describe("failed-login throttle, all from one address (see login-abuse.test.ts for the rest)", () => {
   const attempt = (email: string, password: string) => post("/rpc/login", { email, password });
 
   test.each([
@@ -165,7 +165,9 @@ describe("failed-login throttle", () => {
   });
 
   test("other emails are not affected, and the lock lifts after the window", async () => {
-    await db.query("update app_private.rate_limits set window_seconds = 2 where action = 'login_failed'");
+    await db.query(
+      "update app_private.rate_limits set window_seconds = 2 where action = 'login_failed_account_address'",
+    );
     try {
       const victim = await registerClient(api, { password: "the-right-one" });
       const bystander = await registerClient(api, { password: "the-right-one" });
@@ -175,7 +177,9 @@ describe("failed-login throttle", () => {
       await new Promise((r) => setTimeout(r, 2_200));
       expect((await attempt(victim.user.email, "the-right-one")).status).toBe(200);
     } finally {
-      await db.query("update app_private.rate_limits set window_seconds = 900 where action = 'login_failed'");
+      await db.query(
+        "update app_private.rate_limits set window_seconds = 900 where action = 'login_failed_account_address'",
+      );
     }
   });
 });

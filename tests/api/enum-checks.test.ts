@@ -211,10 +211,45 @@ describe("admin writes through PostgREST meet the helper-based CHECK constraints
     },
     { path: "/pages", constraint: "pages_title_not_blank", row: { title: "\t", slug: "halaman", content: "Isi." } },
     { path: "/faqs", constraint: "faqs_answer_not_blank", row: { question: "Apa?", answer: " " } },
+    {
+      path: "/templates",
+      constraint: "templates_name_length",
+      row: {
+        name: "a".repeat(201),
+        category: "company",
+        image_url: "https://cdn.id/x.png",
+        demo_url: "https://demo.id",
+      },
+    },
+    {
+      path: "/posts",
+      constraint: "posts_title_length",
+      row: { title: "a".repeat(301), slug: "panjang", content: "Isi." },
+    },
+    {
+      path: "/pages",
+      constraint: "pages_title_length",
+      row: { title: "a".repeat(301), slug: "panjang", content: "Isi." },
+    },
   ])("POST $path with a bad value answers 400 23514 naming $constraint", async ({ path, row, constraint }) => {
     const { status, body } = await post(path, row);
     expect({ status, code: (body as ApiError).code }).toEqual({ status: 400, code: "23514" });
     expect((body as ApiError).message).toContain(`"${constraint}"`);
+  });
+
+  test("a 201-character name is reported as too long (users_name_length, projects_name_length), a blank one as blank", async () => {
+    const patch = (path: string, body: unknown, token: string) =>
+      api.request(path, { method: "PATCH", body: JSON.stringify(body), token });
+    const long = await patch(`/users?id=eq.${client.user.id}`, { name: "a".repeat(201) }, client.token);
+    expect({ status: long.status, code: (long.body as ApiError).code }).toEqual({ status: 400, code: "23514" });
+    expect((long.body as ApiError).message).toContain('"users_name_length"');
+    const blank = await patch(`/users?id=eq.${client.user.id}`, { name: "  " }, client.token);
+    expect((blank.body as ApiError).message).toContain('"users_name_not_blank"');
+
+    const ordered = await rpc("create_project", { name: "Situs Panjang", type: "company" }, client.token);
+    const projectId = (ordered.body as { project: { id: string } }).project.id;
+    const longProject = await patch(`/projects?id=eq.${projectId}`, { name: "a".repeat(201) }, client.token);
+    expect((longProject.body as ApiError).message).toContain('"projects_name_length"');
   });
 });
 

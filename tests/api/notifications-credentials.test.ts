@@ -5,6 +5,7 @@
 import { startApi, type TestApi } from "../helpers/api";
 import { createAdmin, registerClient, type SignedIn } from "../helpers/auth";
 import { createSeededDatabase, type TestDatabase } from "../helpers/database";
+import { asRole, sqlErrorOf } from "../helpers/roles";
 
 let db: TestDatabase;
 let api: TestApi;
@@ -77,13 +78,13 @@ describe("mark_notifications_read", () => {
     const [id] = await notify(alice, 1);
     const read = await api.request(`/real_time_notifications?id=eq.${id}`, {
       method: "PATCH",
-      body: JSON.stringify({ read: true, read_at: new Date().toISOString() }),
+      body: JSON.stringify({ read: true }),
       token: alice.token,
     });
     expect(read.status).toBe(204);
     const unread = await api.request(`/real_time_notifications?id=eq.${id}`, {
       method: "PATCH",
-      body: JSON.stringify({ read: false, read_at: null }),
+      body: JSON.stringify({ read: false }),
       token: alice.token,
     });
     expect(unread.status).toBe(403);
@@ -96,6 +97,65 @@ describe("mark_notifications_read", () => {
     expect(await db.query("select read, title from api.real_time_notifications where id = $1", [id])).toEqual([
       { read: true, title: "Status 1" },
     ]);
+  });
+
+  test("read_at is the server's: set when read becomes true, kept after; a client naming a date is refused (403 42501)", async () => {
+    const [id] = await notify(alice, 1);
+    const readAt = async () =>
+      (
+        await db.query<{ read: boolean; read_at: Date | null; now: Date }>(
+          "select read, read_at, now() as now from api.real_time_notifications where id = $1",
+          [id],
+        )
+      )[0]!;
+    const patch = (body: object) =>
+      api.request(`/real_time_notifications?id=eq.${id}`, {
+        method: "PATCH",
+        body: JSON.stringify(body),
+        token: alice.token,
+      });
+
+    const backdated = await patch({ read: true, read_at: "2099-01-01T00:00:00Z" });
+    expect(backdated).toMatchObject({ status: 403, body: { code: "42501" } });
+    expect(await readAt()).toMatchObject({ read: false, read_at: null });
+
+    expect((await patch({ read: true })).status).toBe(204);
+    const first = await readAt();
+    expect(first.read).toBe(true);
+    expect(first.read_at).toBeInstanceOf(Date);
+    expect(Math.abs(first.read_at!.getTime() - first.now.getTime())).toBeLessThan(60_000);
+
+    // Marking it read again keeps the time it was first read.
+    expect((await patch({ read: true })).status).toBe(204);
+    expect((await readAt()).read_at).toEqual(first.read_at);
+  });
+
+  test("a worker marking a notification unread clears read_at, and read again sets it anew", async () => {
+    const [id] = await notify(alice, 1);
+    await rpc("mark_notifications_read", { ids: [id] }, alice.token);
+    const row = async () =>
+      (
+        await db.query<{ read: boolean; read_at: Date | null }>(
+          "select read, read_at from api.real_time_notifications where id = $1",
+          [id],
+        )
+      )[0]!;
+    expect((await row()).read_at).toBeInstanceOf(Date);
+    await asRole(
+      db,
+      "app_worker",
+      (c) => c.query("update api.real_time_notifications set read = false where id = $1", [id]),
+      {
+        commit: true,
+      },
+    );
+    expect(await row()).toEqual({ read: false, read_at: null });
+    const refused = await sqlErrorOf(
+      asRole(db, "app_worker", (c) =>
+        c.query("update api.real_time_notifications set read = true, read_at = '2000-01-01' where id = $1", [id]),
+      ),
+    );
+    expect(refused.code).toBe("42501");
   });
 });
 

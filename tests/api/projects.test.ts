@@ -70,6 +70,25 @@ describe("create_project", () => {
     }
   });
 
+  test("a name is any JSON string, trimmed: also one that reads like a number or an array", async () => {
+    const carol = await registerClient(api);
+    expect((await order(carol, "company", "  123  ")).project.name).toBe("123");
+    expect((await order(carol, "company", '["a"]')).project.name).toBe('["a"]');
+  });
+
+  test("a name that is not a JSON string is refused (INVALID_NAME) and nothing is created", async () => {
+    const before = await count("projects");
+    for (const name of [123, ["a"], { a: 1 }, false]) {
+      const { status, body } = await rpc("create_project", { name, type: "company" }, alice.token);
+      expect({ name, status, code: (body as { code: string }).code }).toEqual({
+        name,
+        status: 400,
+        code: "INVALID_NAME",
+      });
+    }
+    expect(await count("projects")).toBe(before);
+  });
+
   test("anonymous visitors cannot order (401)", async () => {
     const { status } = await rpc("create_project", { name: "Situs", type: "company" });
     expect(status).toBe(401);

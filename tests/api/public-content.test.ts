@@ -4,6 +4,7 @@
  * nothing else.
  */
 import { startApi, type TestApi } from "../helpers/api";
+import { createAdmin, registerClient } from "../helpers/auth";
 import { createSeededDatabase, type TestDatabase } from "../helpers/database";
 
 let db: TestDatabase;
@@ -97,5 +98,36 @@ describe("anonymous visitors", () => {
     expect(profile.status).toBe(406);
     const rows = await db.query("select count(*)::int as n from app_private.user_secrets");
     expect(rows[0]!.n).toBe(1);
+  });
+});
+
+describe("scheduled posts (published, dated in the future)", () => {
+  let scheduledId: string;
+  beforeAll(async () => {
+    const [row] = await db.query<{ id: string }>(
+      `insert into api.posts (title, slug, content, status, published_at)
+       values ('Peluncuran paket baru', 'peluncuran-paket-baru', 'Paket toko daring segera hadir.', 'published', now() + interval '1 day')
+       returning id`,
+    );
+    scheduledId = row!.id;
+  });
+
+  test("are hidden from anonymous visitors and clients until their time; admins see them", async () => {
+    const client = await registerClient(api);
+    const admin = await createAdmin(api, db);
+    const path = "/posts?slug=eq.peluncuran-paket-baru&select=id";
+    expect(await api.request(path)).toMatchObject({ status: 200, body: [] });
+    expect(await api.request(path, { token: client.token })).toMatchObject({ status: 200, body: [] });
+    expect(await api.request(path, { token: admin.token })).toMatchObject({ status: 200, body: [{ id: scheduledId }] });
+    const listed = (await api.request("/posts?select=slug")).body as { slug: string }[];
+    expect(listed.map((p) => p.slug)).not.toContain("peluncuran-paket-baru");
+  });
+
+  test("appear once their published_at has passed: the rule is read at each request, nothing has to run", async () => {
+    await db.query(`update api.posts set published_at = now() - interval '1 second' where id = $1`, [scheduledId]);
+    expect(await api.request("/posts?slug=eq.peluncuran-paket-baru&select=id")).toMatchObject({
+      status: 200,
+      body: [{ id: scheduledId }],
+    });
   });
 });

@@ -161,6 +161,64 @@ describe("bi_revenue", () => {
     expect(response.body).toEqual(expect.objectContaining({ code }));
   });
 
+  // Before 000054 an infinite date made the bucket count generate an endless
+  // series (no answer, temporary files filling the disk, the query running
+  // on after the client left), and 0001..9999 generated three million days
+  // before refusing. The 5 s abort makes a hang fail the test.
+  test.each([
+    ["from=infinity", "from=infinity&to=infinity&bucket=day"],
+    ["from=-infinity", "from=-infinity&to=2026-01-01&bucket=day"],
+    ["to=infinity", "from=2026-01-01&to=infinity&bucket=month"],
+    ["year 1 to 9999", "from=0001-01-01&to=9999-12-31&bucket=day"],
+    ["a day before 2000", "from=1999-12-31&to=2000-01-31&bucket=day"],
+    ["a day after 2099", "from=2099-12-01&to=2100-01-01&bucket=day"],
+  ])("refuses %s at once with INVALID_DATE_RANGE, leaving nothing running", async (_what, params) => {
+    const response = await api.request(`/rpc/bi_revenue?${params}`, {
+      token: admin.token,
+      signal: AbortSignal.timeout(5_000),
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual(
+      expect.objectContaining({
+        code: "INVALID_DATE_RANGE",
+        message: "Give from and to dates between 2000-01-01 and 2099-12-31 with from on or before to.",
+      }),
+    );
+    const running = await db.query(
+      "select pid from pg_stat_activity where datname = current_database() and state = 'active' and query like '%bi_revenue%' and pid <> pg_backend_pid()",
+    );
+    expect(running).toEqual([]);
+  });
+
+  // The bucket count is arithmetic: the widest allowed range answers at once,
+  // and the limit is exact for each bucket size.
+  test.each([
+    ["the whole allowed range by day (36,524 buckets)", "from=2000-01-01&to=2099-12-31&bucket=day", "RANGE_TOO_LARGE"],
+    [
+      "the whole allowed range by month (1,200 buckets)",
+      "from=2000-01-01&to=2099-12-31&bucket=month",
+      "RANGE_TOO_LARGE",
+    ],
+    ["1001 days", "from=2024-01-01&to=2026-09-27&bucket=day", "RANGE_TOO_LARGE"],
+    ["1000 days", "from=2024-01-01&to=2026-09-26&bucket=day", 1000],
+    ["1001 weeks (from a Wednesday to a Monday)", "from=2020-01-08&to=2039-03-07&bucket=week", "RANGE_TOO_LARGE"],
+    ["1000 weeks (from a Wednesday to a Sunday)", "from=2020-01-08&to=2039-03-06&bucket=week", 1000],
+    ["1001 months", "from=2000-01-31&to=2083-05-01&bucket=month", "RANGE_TOO_LARGE"],
+    ["1000 months", "from=2000-01-31&to=2083-04-30&bucket=month", 1000],
+  ])("%s", async (_what, params, expected) => {
+    const response = await api.request(`/rpc/bi_revenue?${params}`, {
+      token: admin.token,
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (typeof expected === "number") {
+      expect(response.status).toBe(200);
+      expect(response.body).toHaveLength(expected);
+    } else {
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual(expect.objectContaining({ code: expected }));
+    }
+  });
+
   test("clients are refused (FORBIDDEN)", async () => {
     const response = await bi("from=2026-01-01&to=2026-02-01&bucket=day", client.token);
     expect(response.status).toBe(403);

@@ -154,7 +154,7 @@ const specs: TableSpec[] = [
   },
   {
     table: "posts",
-    publicFilter: "status = 'published'",
+    publicFilter: "status = 'published' and published_at <= now()",
     insert: () => ({ title: "Tulisan Baru", slug: `tulisan-${unique()}`, content: "Isi" }),
     update: () => ({ title: `Judul ${unique()}` }),
     disposable: () =>
@@ -190,7 +190,7 @@ const specs: TableSpec[] = [
     table: "real_time_notifications",
     ownFilter: "user_id = $1",
     insert: () => ({ user_id: clientA.user.id, type: "system_announcement", title: "Pengumuman", message: "Halo" }),
-    update: () => ({ read: true, read_at: nowIso() }),
+    update: () => ({ read: true }),
     disposable: () =>
       insertReturningId(
         `insert into api.real_time_notifications (user_id, type, title, message) values ($1, 'new_feature', 'Sekali', 'x')`,
@@ -275,6 +275,10 @@ async function createFixtures(): Promise<void> {
     `insert into api.posts (title, slug, content, status, published_at) values ('Terbit', 'terbit', 'x', 'published', now())`,
     `insert into api.posts (title, slug, content) values ('Draf', 'draf', 'x')`,
     [[], []],
+  );
+  // A scheduled post (published, dated in the future): hidden like a draft until its time.
+  await db.query(
+    `insert into api.posts (title, slug, content, status, published_at) values ('Terjadwal', 'terjadwal', 'x', 'published', now() + interval '30 days')`,
   );
   await pair(
     "pages",
@@ -636,9 +640,9 @@ describe("columns a role may write", () => {
       `insert into api.real_time_notifications (user_id, type, title, message) values ($1, 'new_feature', 'Baru', 'x')`,
       [clientA.user.id],
     );
-    const read = await patchSelf("clientA", "real_time_notifications", id, { read: true, read_at: nowIso() });
+    const read = await patchSelf("clientA", "real_time_notifications", id, { read: true });
     expect(read.status).toBe(200);
-    const unread = await patchSelf("clientA", "real_time_notifications", id, { read: false, read_at: null });
+    const unread = await patchSelf("clientA", "real_time_notifications", id, { read: false });
     expectRefusedOverHttp("clientA", unread);
     expect((unread.body as { message: string }).message).toMatch(/row-level security/);
     expect(await db.query("select read from api.real_time_notifications where id = $1", [id])).toEqual([
@@ -834,13 +838,13 @@ describe("what the catalog grants", () => {
       "app_admin SELECT audit_logs",
       "app_worker INSERT(user_id,action,resource,resource_id,old_values,new_values,ip_address,user_agent) audit_logs",
       "app_client SELECT real_time_notifications",
-      "app_client UPDATE(read,read_at) real_time_notifications",
+      "app_client UPDATE(read) real_time_notifications",
       "app_admin SELECT real_time_notifications",
       "app_admin DELETE real_time_notifications",
       "app_admin INSERT(user_id,type,title,message,payload,priority) real_time_notifications",
       "app_worker SELECT real_time_notifications",
       "app_worker INSERT(user_id,type,title,message,payload,priority) real_time_notifications",
-      "app_worker UPDATE(read,read_at) real_time_notifications",
+      "app_worker UPDATE(read) real_time_notifications",
       "app_worker SELECT websocket_connections",
       "app_worker DELETE websocket_connections",
       "app_worker INSERT(user_id,connection_id,role,ip_address,user_agent,last_activity,is_alive,rooms) websocket_connections",

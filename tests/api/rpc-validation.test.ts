@@ -16,6 +16,15 @@ let admin: SignedIn;
 let projectId: string;
 
 const LONG = "x".repeat(10_000);
+/** 10 000 characters that do not compress (a rate-limit key this long would not fit a btree index entry). */
+const RANDOM_LONG = ((seed: number) =>
+  Array.from({ length: 10_000 }, () => {
+    // xorshift32: a fixed pseudo-random sequence, nothing repeats for pglz to compress
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return "abcdefghijklmnopqrstuvwxyz0123456789"[(seed >>> 0) % 36];
+  }).join(""))(2_463_534_242);
 const SQL = "'; drop table api.users; --";
 const MISSING_ID = "00000000-0000-4000-8000-000000000000";
 
@@ -178,6 +187,15 @@ const cases = (): Case[] => [
     401,
     "INVALID_CREDENTIALS",
   ],
+  [
+    "login: 10 000-character email that does not compress",
+    "anon",
+    "POST",
+    "/rpc/login",
+    { email: `${RANDOM_LONG}@example.id`, password: "password-1" },
+    401,
+    "INVALID_CREDENTIALS",
+  ],
   // logout, me, health
   ["logout: anonymous", "anon", "POST", "/rpc/logout", {}, 401, "42501"],
   ["logout: an extra parameter", "client", "POST", "/rpc/logout", { everywhere: true }, 404, "PGRST202"],
@@ -240,6 +258,13 @@ const cases = (): Case[] => [
     "USER_NOT_FOUND",
   ],
   ["set_user_role: missing role", "admin", "POST", "/rpc/set_user_role", { user_id: MISSING_ID }, 404, "PGRST202"],
+  // unlock_login
+  ["unlock_login: anonymous", "anon", "POST", "/rpc/unlock_login", { email: "a@example.id" }, 401, "42501"],
+  ["unlock_login: a client", "client", "POST", "/rpc/unlock_login", { email: "a@example.id" }, 403, "FORBIDDEN"],
+  ["unlock_login: no parameters", "admin", "POST", "/rpc/unlock_login", {}, 404, "PGRST202"],
+  ["unlock_login: empty email", "admin", "POST", "/rpc/unlock_login", { email: "" }, 400, "INVALID_EMAIL"],
+  ["unlock_login: SQL-looking email", "admin", "POST", "/rpc/unlock_login", { email: SQL }, 400, "INVALID_EMAIL"],
+  ["unlock_login: unknown email", "admin", "POST", "/rpc/unlock_login", { email: freshEmail() }, 404, "USER_NOT_FOUND"],
   // create_project
   [
     "create_project: empty name",
@@ -283,6 +308,26 @@ const cases = (): Case[] => [
     "POST",
     "/rpc/create_project",
     { name: 42, type: true },
+    400,
+    "INVALID_NAME",
+  ],
+  // PostgREST turns any JSON value into text for a text parameter; name is a
+  // json parameter so that create_project sees what was sent.
+  ...[123, ["a"], { a: 1 }, true, null].map((name): Case => [
+    `create_project: name ${JSON.stringify(name)} (not a JSON string)`,
+    "client",
+    "POST",
+    "/rpc/create_project",
+    { name, type: "company" },
+    400,
+    "INVALID_NAME",
+  ]),
+  [
+    "create_project: a type that is not a string",
+    "client",
+    "POST",
+    "/rpc/create_project",
+    { name: "Situs", type: ["company"] },
     400,
     "INVALID_PROJECT_TYPE",
   ],

@@ -125,10 +125,146 @@ describe("search_content", () => {
     expect(body).toEqual(expect.objectContaining({ code }));
   });
 
+  test("a query of exclusions only finds nothing (the index has no word to look for)", async () => {
+    for (const query of ["-website", "-website -sekolah", "-website or -sekolah"]) {
+      const { status, body } = await search({ query });
+      expect({ query, status, body }).toEqual({ query, status: 200, body: [] });
+    }
+    // With a word to look for, an exclusion narrows it.
+    const { body } = await search({ query: "website -sekolah", lang: "id" });
+    expect((body as Hit[]).map((h) => h.slug).sort()).toEqual(["building-fast-websites", "website-tips"]);
+    const english = (await search({ query: "website -building", lang: "en" })).body as Hit[];
+    expect(english.map((h) => h.slug).sort()).toEqual(["membangun-website-sekolah", "tentang-kami", "website-tips"]);
+  });
+
+  test("edits reach the search: a changed title is found by its new words only, a deleted post not at all", async () => {
+    const [post] = await db.query<{ id: string }>(
+      `insert into api.posts (title, slug, content, status, published_at)
+       values ('Kolibri garden notes', 'kolibri-garden-notes', 'About hummingbirds.', 'published', now()) returning id`,
+    );
+    expect(((await search({ query: "kolibri", lang: "en" })).body as Hit[]).map((h) => h.slug)).toEqual([
+      "kolibri-garden-notes",
+    ]);
+    await db.query("update api.posts set title = 'Albatross field notes' where id = $1", [post!.id]);
+    expect((await search({ query: "kolibri", lang: "en" })).body).toEqual([]);
+    const renamed = (await search({ query: "albatross", lang: "en" })).body as Hit[];
+    expect(renamed.map((h) => [h.slug, h.title])).toEqual([["kolibri-garden-notes", "Albatross field notes"]]);
+    await db.query("update api.pages set content = content || ' Albatross too.' where slug = 'about-us'");
+    expect(((await search({ query: "albatross", lang: "en" })).body as Hit[]).map((h) => h.slug).sort()).toEqual([
+      "about-us",
+      "kolibri-garden-notes",
+    ]);
+    await db.query("delete from api.posts where id = $1", [post!.id]);
+    await db.query("update api.pages set content = replace(content, ' Albatross too.', '') where slug = 'about-us'");
+    expect((await search({ query: "albatross", lang: "en" })).body).toEqual([]);
+  });
+
   test("SQL-looking input is just text to search", async () => {
     const { status, body } = await search({ query: "'; drop table api.posts; --" });
     expect(status).toBe(200);
     expect(Array.isArray(body)).toBe(true);
     expect(await db.query("select count(*)::int as n from api.posts")).toEqual([{ n: 4 }]);
+  });
+});
+
+describe("search_content snippets are escaped text with only <mark> added", () => {
+  beforeAll(async () => {
+    await db.query(`insert into api.posts (title, slug, content, status, published_at) values
+      ('Gallery', 'gallery-with-markup', 'Our gallery <img src=x onerror=alert(1)> shows "quotes" & it''s a gallery.', 'published', now()),
+      ('Markers', 'markers-in-the-text', E'A zebra \\x01 between \\x02 markers, and a zebra.', 'published', now())`);
+  });
+
+  /** The snippet with its <mark> tags taken out: what is left must have no markup at all. */
+  const withoutMarks = (snippet: string) => snippet.replace(/<mark>/g, "").replace(/<\/mark>/g, "");
+
+  test("a post containing <img src=x onerror=alert(1)> comes back escaped", async () => {
+    const { status, body } = await search({ query: "gallery", lang: "en" });
+    expect(status).toBe(200);
+    const [hit] = body as Hit[];
+    expect(hit!.slug).toBe("gallery-with-markup");
+    expect(hit!.snippet).toBe(
+      "<mark>gallery</mark> &lt;img src=x onerror=alert(1)&gt; shows &quot;quotes&quot; &amp; it&#39;s a <mark>gallery</mark>",
+    );
+    expect(withoutMarks(hit!.snippet)).not.toMatch(/[<>"']/);
+  });
+
+  test("the control characters used as markers inside a post never become <mark> tags", async () => {
+    const { body } = await search({ query: "zebra", lang: "en" });
+    const [hit] = body as Hit[];
+    expect(hit!.slug).toBe("markers-in-the-text");
+    expect(hit!.snippet.match(/<mark>/g)).toHaveLength(2);
+    expect(hit!.snippet).toMatch(/^<mark>zebra<\/mark>\s+between\s+markers, and a <mark>zebra<\/mark>$/);
+  });
+});
+
+describe("search_content and scheduled posts", () => {
+  beforeAll(async () => {
+    await db.query(`insert into api.posts (title, slug, content, status, published_at) values
+      ('Upcoming aquarium launch', 'upcoming-aquarium-launch', 'The aquarium opens next week.', 'published', now() + interval '7 days')`);
+  });
+
+  test("a published post dated in the future is not found until its time", async () => {
+    expect((await search({ query: "aquarium" })).body).toEqual([]);
+    await db.query(
+      `update api.posts set published_at = now() - interval '1 second' where slug = 'upcoming-aquarium-launch'`,
+    );
+    const { body } = await search({ query: "aquarium" });
+    expect((body as Hit[]).map((h) => h.slug)).toEqual(["upcoming-aquarium-launch"]);
+  });
+});
+
+describe("search_content ranks a bounded candidate set", () => {
+  let big: TestDatabase;
+  let bigApi: TestApi;
+  beforeAll(async () => {
+    big = await createMigratedDatabase();
+    // 1200 published posts that all contain "building" and "website", the
+    // oldest one as the phrase "website building", the others not.
+    await big.query(
+      `insert into api.posts (title, slug, content, status, published_at)
+       select 'Catatan ' || i, 'catatan-' || i,
+              case when i = 1200 then 'Our website building service for schools.'
+                   else 'Building a fast website for schools, number ' || i || '.' end,
+              'published', now() - i * interval '1 hour'
+         from generate_series(1, 1200) i`,
+    );
+    bigApi = await startApi(big);
+  });
+  afterAll(async () => {
+    await bigApi?.stop();
+    await big?.drop();
+  });
+
+  const phrase = async (query: string) =>
+    (
+      (await bigApi.request("/rpc/search_content", { method: "POST", body: JSON.stringify({ query, lang: "en" }) }))
+        .body as Hit[]
+    ).map((h) => h.slug);
+
+  test("a phrase is matched within the 1000 most recent posts containing its words, not beyond", async () => {
+    // The only post with the phrase is the 1200th most recent one.
+    expect(await phrase('"website building"')).toEqual([]);
+    // A phrase that recent posts have is found.
+    expect(await phrase('"fast website" "number 7"')).toEqual(["catatan-7"]);
+    // The same post is found as soon as it is among the candidates.
+    await big.query("update api.posts set published_at = now() where slug = 'catatan-1200'");
+    expect(await phrase('"website building"')).toEqual(["catatan-1200"]);
+  });
+
+  test("ranking and paging stay within the candidates: every result is one of the 1000 most recent", async () => {
+    const slugs: string[] = [];
+    for (let offset = 0; offset < 1100; offset += 50) {
+      const { body } = await bigApi.request("/rpc/search_content", {
+        method: "POST",
+        body: JSON.stringify({ query: "website", lang: "en", limit: 50, offset }),
+      });
+      slugs.push(...(body as Hit[]).map((h) => h.slug));
+    }
+    expect(slugs).toHaveLength(1000);
+    expect(new Set(slugs).size).toBe(1000);
+    const oldestFound = Math.max(...slugs.map((s) => Number(s.replace("catatan-", ""))));
+    // catatan-1200 was made the newest above; the 999 others are 1..999.
+    expect(oldestFound).toBe(1200);
+    expect(slugs.filter((s) => Number(s.replace("catatan-", "")) >= 1000)).toEqual(["catatan-1200"]);
   });
 });

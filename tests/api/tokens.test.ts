@@ -104,6 +104,34 @@ describe("tokens PostgREST itself refuses (401 PGRST301)", () => {
   });
 });
 
+describe("tokens that never expire (401 TOKEN_INVALID): PostgREST checks exp only when present, the hook requires it", () => {
+  test("a correctly signed client token without exp", async () => {
+    const token = await signToken(claimsOf(client), { expiresIn: null });
+    await expectBoth(token, 401, "TOKEN_INVALID");
+    expect((await answer(token)).message).toMatch(/no expiry/);
+  });
+
+  test("a correctly signed admin token without exp, on an admin table", async () => {
+    const token = await signToken(claimsOf(admin), { expiresIn: null });
+    await expectBoth(token, 401, "TOKEN_INVALID");
+    expect(await api.request("/audit_logs?select=id&limit=1", { token })).toMatchObject({
+      status: 401,
+      body: { code: "TOKEN_INVALID" },
+    });
+  });
+
+  test('"exp": null and "exp": "never" are not an expiry either', async () => {
+    await expectBoth(await signToken({ ...claimsOf(client), exp: null }, { expiresIn: null }), 401, "TOKEN_INVALID");
+    // A non-numeric exp is refused by PostgREST itself.
+    await expectBoth(await signToken({ ...claimsOf(client), exp: "never" }, { expiresIn: null }), 401, "PGRST301");
+  });
+
+  test("an anonymous request (no token) is not refused", async () => {
+    expect(await api.request("/rpc/health")).toMatchObject({ status: 200 });
+    expect(await api.request("/posts?select=id&limit=1")).toMatchObject({ status: 200 });
+  });
+});
+
 describe("role claims that are not an API user's", () => {
   test("role postgres: PostgREST cannot switch to it (403 42501)", async () => {
     await expectBoth(await signToken(claimsOf(client, "postgres")), 403, "42501");

@@ -168,7 +168,7 @@ const describeCall = (c: RaiseErrorCall) => `${c.fn}: ${c.call}`;
 test("the reader finds the raise_error calls of every kind of function", () => {
   expect(calls.length).toBeGreaterThan(40);
   for (const fn of [
-    "api.create_project(text,text)",
+    "api.create_project(json,text)",
     "app_hidden.pre_request()",
     "app_private.tg_audit_logs__append_only()",
   ]) {

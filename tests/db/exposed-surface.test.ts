@@ -22,7 +22,7 @@ const functions: Record<string, string[]> = {
   "bi_revenue(date,date,text)": signedIn,
   "cancel_invoice(uuid)": signedIn,
   "cancel_project(uuid)": signedIn,
-  "create_project(text,text)": signedIn,
+  "create_project(json,text)": signedIn,
   "health()": everyone,
   "login(text,text)": everyone,
   "logout()": signedIn,
@@ -39,6 +39,7 @@ const functions: Record<string, string[]> = {
   "set_project_credentials(uuid,json)": signedIn,
   "set_project_status(uuid,text)": signedIn,
   "set_user_role(uuid,text)": signedIn,
+  "unlock_login(text)": signedIn,
 };
 
 test("the api schema holds the 13 blueprint tables, the payment attempts, notifications and refunds, and one view: the offline queue", async () => {

@@ -13,6 +13,7 @@ import fs from "node:fs";
 import path from "node:path";
 import ts from "typescript";
 import { projectRoot } from "../../config/paths";
+import { DEFAULT_ROLE_LIMITS } from "../../config/role-limits";
 import { secretsFromEnvironment } from "../../config/secrets";
 import { clientAddress, parseTrustedProxies } from "../../config/client-address";
 import { readConfig } from "../../config/settings";
@@ -171,11 +172,30 @@ describe("docker-compose.yml: the migrate job and the worker", () => {
     ]);
   });
 
+  test("the migrate job hands the per-role limits to the bootstrap: the defaults when unset, else the deployment's", () => {
+    expect(readConfig(migrateEnv).roleLimits).toEqual(DEFAULT_ROLE_LIMITS);
+    const tuned = serviceEnvironment(service(compose, "migrate"), {
+      ...variables,
+      DB_STATEMENT_TIMEOUT_ANON_MS: "2000",
+      DB_STATEMENT_TIMEOUT_CLIENT_MS: "4000",
+      DB_STATEMENT_TIMEOUT_ADMIN_MS: "20000",
+      DB_STATEMENT_TIMEOUT_WORKER_MS: "90000",
+      DB_TEMP_FILE_LIMIT_MB: "128",
+      DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: "30000",
+    });
+    expect(readConfig(tuned).roleLimits).toEqual({
+      statementTimeoutMs: { anon: 2_000, client: 4_000, admin: 20_000, worker: 90_000 },
+      tempFileLimitMb: 128,
+      idleInTransactionTimeoutMs: 30_000,
+    });
+  });
+
   test("the worker gets its own login and PostgREST's JWT secret, and no other credential", () => {
     expect(Object.keys(workerEnv).sort()).toEqual([
       "JWT_SECRET",
       "REALTIME_HOST",
       "REALTIME_PORT",
+      "REALTIME_TRUSTED_PROXIES",
       "WORKER_DATABASE_URL",
     ]);
     const url = new URL(workerEnv.WORKER_DATABASE_URL!);
@@ -221,6 +241,14 @@ describe("docker-compose.yml: the migrate job and the worker", () => {
         "proxy_set_header X-Forwarded-For $remote_addr;",
       ]),
     );
+    // nginx replaces X-Forwarded-For with its peer, the client, and nginx's fixed address on
+    // the compose network is the one the hub trusts, so the hub records the client.
+    const nginxAddress = service(compose, "nginx").networks as Record<string, { ipv4_address?: string }>;
+    const fixed = Object.values(nginxAddress)[0]!.ipv4_address!;
+    expect(config.realtimeTrustedProxies).toEqual([fixed]);
+    const trusted = parseTrustedProxies(config.realtimeTrustedProxies);
+    expect(clientAddress(fixed, "203.0.113.50", trusted)).toBe("203.0.113.50");
+    for (const other of ["172.30.80.11", "172.18.0.5", "203.0.113.50"]) expect(trusted.has(other)).toBe(false);
     // Connection: upgrade when the client asks for one.
     expect(nginx).toMatch(/map \$http_upgrade \$connection_upgrade \{\s*default upgrade;\s*"" close;\s*\}/);
     // The read timeout outlasts the hub's heartbeat (30 s), so an idle socket is not cut.

@@ -44,14 +44,16 @@ export async function createAdmin(api: TestApi, db: TestDatabase): Promise<Signe
   return login(api, email, "password-123");
 }
 
-/** A JWT signed with the test secret, with any claims (for refusal tests). */
+/** A JWT signed with the test secret, with any claims (for refusal tests); `expiresIn: null` leaves `exp` out. */
 export async function signToken(
   claims: Record<string, unknown>,
-  options: { secret?: string; expiresIn?: string } = {},
+  options: { secret?: string; expiresIn?: string | null } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ jti: crypto.randomUUID(), iat: now, ...claims })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setExpirationTime(options.expiresIn ?? "1h")
-    .sign(new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET));
+  const jwt = new SignJWT({ jti: crypto.randomUUID(), iat: now, ...claims }).setProtectedHeader({
+    alg: "HS256",
+    typ: "JWT",
+  });
+  if (options.expiresIn !== null) jwt.setExpirationTime(options.expiresIn ?? "1h");
+  return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET));
 }

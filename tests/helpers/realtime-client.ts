@@ -12,6 +12,8 @@ export type HubClient = {
   frames: ServerFrame[];
   /** Set when the socket closed: the close code. */
   closed: () => number | undefined;
+  /** The close frame's reason ("" when none, undefined while open). */
+  closeReason: () => string | undefined;
   send(frame: unknown): void;
   /** The first received frame (old or new) matching `match`, within `ms`. */
   waitFor(match: (f: ServerFrame) => boolean, ms?: number): Promise<ServerFrame>;
@@ -31,16 +33,28 @@ async function until<T>(what: string, ms: number, probe: () => T | undefined): P
   }
 }
 
-/** Opens a socket; `via: "protocol"` sends the token as Sec-WebSocket-Protocol: jasaweb, <token>. */
-export async function connectHub(url: string, token: string, via: "query" | "protocol" = "query"): Promise<HubClient> {
+/**
+ * Opens a socket; `via: "protocol"` sends the token as Sec-WebSocket-Protocol: jasaweb, <token>.
+ * `options` are the ws client's (e.g. `headers`, or `localAddress` to connect from 127.0.0.2).
+ */
+export async function connectHub(
+  url: string,
+  token: string,
+  via: "query" | "protocol" = "query",
+  options: WebSocket.ClientOptions = {},
+): Promise<HubClient> {
   const socket =
     via === "query"
-      ? new WebSocket(`${url}?token=${encodeURIComponent(token)}`)
-      : new WebSocket(url, ["jasaweb", token]);
+      ? new WebSocket(`${url}?token=${encodeURIComponent(token)}`, options)
+      : new WebSocket(url, ["jasaweb", token], options);
   const frames: ServerFrame[] = [];
   let closeCode: number | undefined;
+  let reason: string | undefined;
   socket.on("message", (data) => frames.push(JSON.parse(data.toString()) as ServerFrame));
-  socket.on("close", (code) => (closeCode = code));
+  socket.on("close", (code, why) => {
+    reason = why.toString();
+    closeCode = code;
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once("open", () => resolve());
     socket.once("error", reject);
@@ -52,6 +66,7 @@ export async function connectHub(url: string, token: string, via: "query" | "pro
     socket,
     frames,
     closed: () => closeCode,
+    closeReason: () => reason,
     send: (frame) => socket.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
     waitFor: (match, ms = 20_000) => until("the expected frame did not arrive", ms, () => frames.find(match)),
     waitForClose: (ms = 20_000) => until("the socket did not close", ms, () => closeCode),

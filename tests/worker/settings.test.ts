@@ -108,3 +108,23 @@ test("the realtime hub listens on 127.0.0.1:3001 by default; REALTIME_PORT and R
   expect([set.realtimePort, set.realtimeHost]).toEqual([4010, "0.0.0.0"]);
   for (const bad of ["0", "70000", "web"]) expect(() => readConfig({ REALTIME_PORT: bad })).toThrow("REALTIME_PORT");
 });
+
+test("the hub re-checks its sockets' tokens every 30 s by default; REALTIME_TOKEN_RECHECK_MS changes it (100 ms – 1 h)", () => {
+  expect(readConfig({}).realtimeTokenRecheckMs).toBe(30_000);
+  expect(readConfig({ REALTIME_TOKEN_RECHECK_MS: "250" }).realtimeTokenRecheckMs).toBe(250);
+  for (const bad of ["50", "3600001", "often"])
+    expect(() => readConfig({ REALTIME_TOKEN_RECHECK_MS: bad })).toThrow("REALTIME_TOKEN_RECHECK_MS");
+});
+
+test("the hub trusts no proxy by default; REALTIME_TRUSTED_PROXIES lists addresses and CIDR ranges, a wrong entry is named", () => {
+  expect(readConfig({}).realtimeTrustedProxies).toEqual([]);
+  expect(
+    readConfig({ REALTIME_TRUSTED_PROXIES: " 127.0.0.1, 10.0.0.0/8,,::1 , fc00::/7" }).realtimeTrustedProxies,
+  ).toEqual(["127.0.0.1", "10.0.0.0/8", "::1", "fc00::/7"]);
+  expect(() => readConfig({ REALTIME_TRUSTED_PROXIES: "127.0.0.1, nginx" })).toThrow(
+    /REALTIME_TRUSTED_PROXIES: "nginx" is not an IP address or CIDR range/,
+  );
+  expect(() => readConfig({ REALTIME_TRUSTED_PROXIES: "10.0.0.0/33" })).toThrow(
+    /REALTIME_TRUSTED_PROXIES: "10.0.0.0\/33": the prefix must be a number from 0 to 32/,
+  );
+});
