@@ -1,10 +1,12 @@
 # One image for the Node parts of JasaWeb: the one-shot migration job
-# (node dist/db/cli/deploy.js) and the worker (the default command).
+# (node dist/db/cli/deploy.js), the API edge in front of PostgREST
+# (node dist/stack/edge.js) and the worker (the default command).
 # PostgreSQL and PostgREST use their official images (docker-compose.yml).
 #
 # There is no Docker engine on the development machines: tests/deploy/image.test.ts
 # replays this file step by step in temporary directories and runs both
-# commands of the result against a real PostgreSQL. It understands FROM … AS,
+# commands of the result against a real PostgreSQL (and the edge against a
+# real PostgREST). It understands FROM … AS,
 # WORKDIR, ENV, COPY [--from=stage] src… dest, RUN, USER and CMD; anything
 # else makes it fail, so extend it together with this file.
 
@@ -22,6 +24,7 @@ COPY services ./services
 COPY db ./db
 COPY worker ./worker
 COPY realtime ./realtime
+COPY edge ./edge
 COPY stack ./stack
 RUN npm run build
 

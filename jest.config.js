@@ -10,6 +10,7 @@
  *   worker      tests/worker the worker's Midtrans gateway against the simulator (no database)
  *   bench       tests/bench  the benchmarks' drivers on tiny runs, so that they cannot rot (not timed)
  *   realtime    tests/realtime  the WebSocket hub with PostgreSQL, PostgREST and real sockets
+ *   edge        tests/edge   the API edge in front of the real PostgREST (client address, limits, CORS, errors)
  * One embedded PostgreSQL cluster per run (global setup); every test file
  * gets its own database cloned from a migrated template.
  * With DATABASE_URL set, the cluster is that server instead (CI runs the
@@ -47,6 +48,7 @@ module.exports = {
     project("worker", "worker"),
     project("bench", "bench"),
     project("realtime", "realtime"),
+    project("edge", "edge"),
   ],
   testTimeout: 60_000,
   maxWorkers: 2,

@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { z } from "zod";
-import { parseAddressRange } from "./address-ranges";
+import { parseTrustedProxies, TrustedProxiesError } from "./client-address";
 import { projectRoot } from "./paths";
 import { DEFAULT_ROLE_LIMITS, type RoleLimits } from "./role-limits";
 import { StartupError } from "./startup-error";
@@ -18,6 +18,49 @@ const timeoutMs = (fallback: number) => int(100, 120_000, fallback);
 export const MIDTRANS_OPERATIONS = ["create", "status", "cancel", "expire", "refund"] as const;
 export type MidtransOperation = (typeof MIDTRANS_OPERATIONS)[number];
 
+/** TRUSTED_PROXIES and REALTIME_TRUSTED_PROXIES: addresses and CIDR ranges, comma-separated; empty trusts nobody. */
+const trustedProxies = z
+  .string()
+  .default("")
+  .transform((value, ctx) => {
+    try {
+      return parseTrustedProxies(value).entries;
+    } catch (error) {
+      if (!(error instanceof TrustedProxiesError)) throw error;
+      ctx.addIssue({ code: "custom", message: error.message });
+      return z.NEVER;
+    }
+  });
+
+/** CORS_ALLOWED_ORIGINS: `*`, or origins (`https://app.example`, no path), comma-separated. */
+const corsOrigins = z
+  .string()
+  .default("*")
+  .transform((value, ctx): "*" | string[] => {
+    const items = value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (items.length === 1 && items[0] === "*") return "*";
+    for (const item of items) {
+      let origin: string | undefined;
+      try {
+        origin = new URL(item).origin;
+      } catch {
+        // not a URL
+      }
+      if (origin !== item || !/^https?:/.test(item)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `"${item}" is not an origin like https://app.example (scheme, host and port only), nor a lone *`,
+        });
+        return z.NEVER;
+      }
+    }
+    if (!items.length) ctx.addIssue({ code: "custom", message: "name at least one origin, or *" });
+    return items;
+  });
+
 const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   WORKER_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -25,23 +68,14 @@ const envSchema = z.object({
   PG_PORT: port.default(55432),
   API_PORT: port.default(3000),
   API_HOST: z.string().min(1).default("127.0.0.1"),
+  TRUSTED_PROXIES: trustedProxies,
+  API_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024, 1024 * 1024),
+  CORS_ALLOWED_ORIGINS: corsOrigins,
+  POSTGREST_URL: z.url({ protocol: /^https?$/ }).optional(),
   REALTIME_PORT: port.default(3001),
   REALTIME_HOST: z.string().min(1).default("127.0.0.1"),
   REALTIME_TOKEN_RECHECK_MS: int(100, 3_600_000, 30_000),
-  REALTIME_TRUSTED_PROXIES: z
-    .string()
-    .default("")
-    .transform((list, context) => {
-      const entries = list
-        .split(",")
-        .map((entry) => entry.trim())
-        .filter(Boolean);
-      for (const entry of entries) {
-        const range = parseAddressRange(entry);
-        if ("error" in range) context.addIssue({ code: "custom", message: range.error });
-      }
-      return entries;
-    }),
+  REALTIME_TRUSTED_PROXIES: trustedProxies,
   ADMIN_EMAIL: z.email().default("admin@jasaweb.id"),
   ADMIN_PASSWORD: z.string().min(8, "ADMIN_PASSWORD must have at least 8 characters").optional(),
   OWNER_PASSWORD: z.string().min(8).optional(),
@@ -127,6 +161,18 @@ export type WorkerSettings = {
   concurrency: number;
 };
 
+/** The API edge in front of PostgREST (edge/): who is trusted, what is refused. */
+export type EdgeSettings = {
+  /** Peers whose X-Forwarded-For is believed (config/client-address.ts); empty: nobody's. */
+  trustedProxies: readonly string[];
+  /** Request bodies over this many bytes are refused with 413 before they are read. */
+  maxBodyBytes: number;
+  /** Origins a browser may call the API from; "*": any (development). */
+  corsAllowedOrigins: "*" | readonly string[];
+  /** The PostgREST the stand-alone edge (stack/edge.ts) forwards to; npm start runs its own. */
+  postgrestUrl: string | undefined;
+};
+
 export type StackConfig = {
   /**
    * Set when an external server is used instead of the embedded one: a
@@ -138,8 +184,10 @@ export type StackConfig = {
   workerDatabaseUrl: string | undefined;
   dataDir: string;
   pgPort: number;
+  /** Where the API edge listens (PostgREST itself listens on a loopback port of its own). */
   apiPort: number;
   apiHost: string;
+  edge: EdgeSettings;
   /** Where the realtime hub (WebSocket /realtime, GET /health) listens. */
   realtimePort: number;
   realtimeHost: string;
@@ -149,7 +197,7 @@ export type StackConfig = {
    * The proxies (addresses, CIDR ranges) in front of the hub whose X-Forwarded-For it believes
    * for the client address it records; empty: the TCP peer's address is recorded.
    */
-  realtimeTrustedProxies: string[];
+  realtimeTrustedProxies: readonly string[];
   adminEmail: string;
   adminPassword: string | undefined;
   ownerPassword: string | undefined;
@@ -196,6 +244,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     pgPort: e.PG_PORT,
     apiPort: e.API_PORT,
     apiHost: e.API_HOST,
+    edge: {
+      trustedProxies: e.TRUSTED_PROXIES,
+      maxBodyBytes: e.API_MAX_BODY_BYTES,
+      corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
+      postgrestUrl: e.POSTGREST_URL?.replace(/\/+$/, ""),
+    },
     realtimePort: e.REALTIME_PORT,
     realtimeHost: e.REALTIME_HOST,
     realtimeTokenRecheckMs: e.REALTIME_TOKEN_RECHECK_MS,

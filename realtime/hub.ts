@@ -10,7 +10,7 @@ import crypto from "node:crypto";
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import { clientAddress, trustedProxies } from "./client-address";
+import { clientAddress, parseTrustedProxies } from "../config/client-address";
 import { CLOSE_CODES } from "./close-codes";
 import { parseClientFrame } from "./client-frames";
 import { connectionRecords } from "./connection-records";
@@ -96,6 +96,11 @@ function lastIdOf(request: http.IncomingMessage): number | null {
   return Number.isSafeInteger(id) ? id : null;
 }
 
+/** A header Node may give as several lines, as one comma-separated list. */
+function headerList(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(",") : value;
+}
+
 function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ code, message });
   socket.end(
@@ -106,7 +111,7 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
 
 export async function startRealtimeHub(options: RealtimeHubOptions): Promise<RealtimeHub> {
   const log = options.onLog ?? (() => undefined);
-  const isTrustedProxy = trustedProxies(options.trustedProxies ?? []);
+  const trustedProxies = parseTrustedProxies(options.trustedProxies ?? []);
   const secret = new TextEncoder().encode(options.jwtSecret);
   const maxFramesPerSecond = options.maxFramesPerSecond ?? 50;
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
@@ -352,7 +357,7 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       connectionId: session.id,
       userId: token.userId,
       role: token.role === "app_admin" ? "admin" : "client",
-      ip: clientAddress(request.socket.remoteAddress, request.headers["x-forwarded-for"], isTrustedProxy),
+      ip: clientAddress(request.socket.remoteAddress, headerList(request.headers["x-forwarded-for"]), trustedProxies) ?? null,
       userAgent: userAgent ? userAgent.slice(0, 500) : null,
       rooms: ownRooms,
     });

@@ -18,6 +18,11 @@ export type PostgrestOptions = {
   port: number;
   host?: string;
   jwtSecret?: string;
+  /**
+   * The URL clients reach this PostgREST at, when a proxy (the API edge) is
+   * in front: its OpenAPI document names that host instead of its own.
+   */
+  publicUrl?: string;
   /** Where to record the server's pid while it runs, so a start after a killed stack can stop a left-over server. */
   pidFile?: string;
   /** Extra PGRST_* variables, overriding the settings (the tests use a smaller PGRST_DB_POOL). */
@@ -83,6 +88,7 @@ export function postgrestEnv(options: PostgrestOptions): Record<string, string> 
     PGRST_SERVER_HOST: options.host ?? "127.0.0.1",
     PGRST_SERVER_PORT: String(options.port),
     ...(options.jwtSecret ? { PGRST_JWT_SECRET: options.jwtSecret } : {}),
+    ...(options.publicUrl ? { PGRST_OPENAPI_SERVER_PROXY_URI: options.publicUrl } : {}),
     ...options.extraEnv,
   };
 }

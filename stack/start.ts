@@ -5,13 +5,16 @@
  *      named by DATABASE_URL);
  *   2. the database's boot sequence (db/prepare.ts): bootstrap, migrations as
  *      the owner, boot settings, demo data and admin user;
- *   3. PostgREST (the real binary) serving the `api` schema as `authenticator`;
- *   4. the worker (graphile-worker tasks and schedule) as `app_worker`;
- *   5. the realtime hub (WebSockets on REALTIME_PORT, path /realtime), as the
+ *   3. PostgREST (the real binary) serving the `api` schema as `authenticator`,
+ *      on a free loopback port of its own, behind
+ *   4. the API edge (edge/server.ts) on API_HOST:API_PORT: client addresses,
+ *      body limit, CORS, error rewrites (README "The API edge");
+ *   5. the worker (graphile-worker tasks and schedule) as `app_worker`;
+ *   6. the realtime hub (WebSockets on REALTIME_PORT, path /realtime), as the
  *      worker process runs it.
  *
- * Ctrl-C or SIGTERM stops them in reverse order: the worker and PostgREST
- * first, then PostgreSQL with its clean "fast" shutdown (a checkpoint, no
+ * Ctrl-C or SIGTERM stops them in reverse order: the edge (requests in
+ * flight may finish), the hub, the worker and PostgREST first, then PostgreSQL with its clean "fast" shutdown (a checkpoint, no
  * crash recovery on the next start). The process exits only after every
  * part has exited, so an immediate second `npm start` finds nothing in use.
  */
@@ -24,7 +27,8 @@ import { databaseUrl, redactedUrl, withClient } from "../db/pg";
 import { bootOptions, prepareDatabase } from "../db/prepare";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../services/embedded-postgres";
 import { stopLeftOver } from "../services/child-process";
-import { portIsFree } from "../services/ports";
+import { freePort, portIsFree } from "../services/ports";
+import { startEdge, type EdgeServer } from "../edge/server";
 import { PostgrestError, startPostgrest, type PostgrestServer } from "../services/postgrest";
 import { readSimulatorSettings } from "../config/simulator-settings";
 import { startSimulator, type RunningSimulator } from "../simulator";
@@ -37,6 +41,7 @@ import { createTaskList, startWorker, type PaymentDependencies, type WorkerRunne
 type Running = {
   postgres?: EmbeddedServer;
   postgrest?: PostgrestServer;
+  edge?: EdgeServer;
   simulator?: RunningSimulator;
   worker?: WorkerRunner;
   realtime?: RealtimeHub;
@@ -110,14 +115,34 @@ async function start(config: StackConfig, running: Running): Promise<void> {
     log("(shown once; set ADMIN_PASSWORD before the first start to choose it)");
   }
 
+  // PostgREST listens on loopback only; clients reach it through the edge.
   running.postgrest = await startPostgrest({
     dbUri: prepared.connections.authenticator,
-    port: config.apiPort,
-    host: config.apiHost,
+    port: await freePort(),
+    host: "127.0.0.1",
     jwtSecret: secrets.jwtSecret,
+    publicUrl: `http://${config.apiHost.includes(":") ? `[${config.apiHost}]` : config.apiHost}:${config.apiPort}`,
     pidFile: postgrestPidFile,
     onLog: (line) => process.stderr.write(`[postgrest] ${line}`),
   });
+  try {
+    running.edge = await startEdge({
+      upstream: running.postgrest.url,
+      port: config.apiPort,
+      host: config.apiHost,
+      trustedProxies: config.edge.trustedProxies,
+      maxBodyBytes: config.edge.maxBodyBytes,
+      corsAllowedOrigins: config.edge.corsAllowedOrigins,
+      onLog: (line) => process.stderr.write(`[edge] ${line}\n`),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
+      throw new PostgrestError(
+        `Port ${config.apiPort} is already in use, so the REST API cannot listen on it. ` +
+          "Stop whatever holds it (another `npm start`?), or choose another port with API_PORT=<port>.",
+      );
+    throw error;
+  }
 
   const resilience = createResilienceMonitor({
     instance: workerInstance(config.worker.instanceId),
@@ -166,8 +191,8 @@ async function start(config: StackConfig, running: Running): Promise<void> {
   }
 
   log(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
-  log(`REST API:          ${running.postgrest.url}/`);
-  log(`OpenAPI document:  ${running.postgrest.url}/  (Accept: application/openapi+json)`);
+  log(`REST API:          ${running.edge.url}/`);
+  log(`OpenAPI document:  ${running.edge.url}/  (Accept: application/openapi+json)`);
   log(
     `database:          ${redactedUrl(superuserUrl)}${config.databaseUrl ? "" : `  (password in ${path.join(config.dataDir, "secrets.json")})`}`,
   );
@@ -206,6 +231,9 @@ async function stop(running: Running, workerShutdownTimeoutMs: number): Promise<
       process.stderr.write(`[jasaweb] stopping ${name} failed: ${(error as Error).stack ?? String(error)}\n`);
     }
   };
+  // No new API requests first; those in flight may finish (edge/server.ts).
+  await attempt("the API edge", running.edge?.stop);
+  running.edge = undefined;
   await attempt("the realtime hub", running.realtime?.stop);
   running.realtime = undefined;
   const worker = running.worker;

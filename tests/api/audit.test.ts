@@ -1,7 +1,8 @@
 /**
  * The audit trail over HTTP: every change writes exactly one audit row in
- * its own transaction (action, resource, resource id, actor, IP from
- * X-Forwarded-For, user agent), secrets never reach it, and nobody (admins
+ * its own transaction (action, resource, resource id, actor, the client's IP
+ * as the API edge found it behind a trusted proxy, user agent), secrets never
+ * reach it, and nobody (admins
  * and the table owner included) changes or deletes a row of it.
  */
 import { startApi, type TestApi } from "../helpers/api";
@@ -15,11 +16,13 @@ let admin: SignedIn;
 let client: SignedIn;
 
 const USER_AGENT = "JasaWeb-Audit-Test/1.0 (jest)";
+// As a proxy chain would send it: the client 203.0.113.7, then an internal
+// proxy 10.0.0.1; the edge trusts the test's own address and 10.0.0.0/8.
 const requestHeaders = { "x-forwarded-for": "203.0.113.7, 10.0.0.1", "user-agent": USER_AGENT };
 
 beforeAll(async () => {
   db = await createMigratedDatabase();
-  api = await startApi(db);
+  api = await startApi(db, {}, { trustedProxies: ["127.0.0.1", "10.0.0.0/8"] });
   admin = await createAdmin(api, db);
   client = await registerClient(api, { name: "Klien Audit" });
 });
@@ -65,7 +68,7 @@ async function auditDuring<T>(fn: () => Promise<T>): Promise<{ result: T; rows: 
   return { result, rows };
 }
 
-/** What every audit row of a request carries: the actor, the first X-Forwarded-For address and the user agent. */
+/** What every audit row of a request carries: the actor, the client's address (the rightmost untrusted one) and the user agent. */
 const fromRequestBy = (actor: string) => ({ user_id: actor, ip_address: "203.0.113.7", user_agent: USER_AGENT });
 
 type ContentSpec = { table: string; create: () => Record<string, unknown>; update: Record<string, unknown> };

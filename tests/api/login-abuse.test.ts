@@ -21,7 +21,9 @@ let admin: SignedIn;
 
 beforeAll(async () => {
   db = await createMigratedDatabase();
-  api = await startApi(db);
+  // The tests play callers at many addresses through X-Forwarded-For, as a trusted proxy in
+  // front of the API edge would send it.
+  api = await startApi(db, {}, { trustedProxies: ["127.0.0.1"] });
   admin = await createAdmin(api, db);
 });
 

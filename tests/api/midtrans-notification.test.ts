@@ -159,13 +159,20 @@ describe("POST /rpc/midtrans_notification", () => {
     ]);
   });
 
-  test("a body that is not a JSON object: 400 INVALID_INPUT or PGRST102, nothing recorded", async () => {
+  test("a body that is not a JSON object: 400 (an array: ARRAY_BODY_NOT_ALLOWED from the API edge; not JSON: PGRST102), nothing recorded", async () => {
     const before = await db.query("select count(*)::int as n from api.payment_notifications");
     const array = await deliver([notification("JW-x-1", "settlement")]);
     expect({ status: array.status, code: (array.body as { code: string }).code }).toEqual({
       status: 400,
-      code: "INVALID_INPUT",
+      code: "ARRAY_BODY_NOT_ALLOWED",
     });
+    // Past the edge, the function itself refuses an array (INVALID_INPUT).
+    const direct = await fetch(`${api.postgrestUrl}/rpc/midtrans_notification`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify([notification("JW-x-1", "settlement")]),
+    });
+    expect([direct.status, ((await direct.json()) as { code: string }).code]).toEqual([400, "INVALID_INPUT"]);
     const broken = await deliver("{not json");
     expect({ status: broken.status, code: (broken.body as { code: string }).code }).toEqual({
       status: 400,

@@ -166,8 +166,11 @@ describe("short limits on a cluster of its own", () => {
       extraEnv: { PGRST_DB_POOL: "4" },
     });
     stopApi = postgrest.stop;
+    // PostgREST itself, without the API edge: these tests read PostgreSQL's own codes (57014,
+    // 53400), which the edge rewrites (tests/edge/ proves the 503 STATEMENT_TIMEOUT).
     api = {
       url: postgrest.url,
+      postgrestUrl: postgrest.url,
       stop: postgrest.stop,
       async request(requestPath, init = {}) {
         const { token, headers, ...rest } = init;

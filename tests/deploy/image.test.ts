@@ -3,9 +3,10 @@
  * development machines): tests/helpers/dockerfile.ts replays every
  * instruction in temporary directories (npm ci, tsc, the copies honouring
  * .dockerignore), and then the commands docker-compose.yml gives the migrate
- * job and the worker run in the final stage's WORKDIR with the services'
- * environment, against a fresh database of the test cluster in place of
- * compose's `postgres:5432/jasaweb`.
+ * job, the API edge and the worker run in the final stage's WORKDIR with the
+ * services' environment, against a fresh database of the test cluster in
+ * place of compose's `postgres:5432/jasaweb` (the edge: against a real
+ * PostgREST on that database in place of compose's `postgrest:3000`).
  *
  * The role passwords passed to the migrate job are the test cluster's
  * (TEST_PASSWORDS): db:deploy sets the cluster-wide role passwords, and the
@@ -19,6 +20,7 @@ import { projectRoot } from "../../config/paths";
 import { OWNED_SCHEMAS } from "../../db/bootstrap";
 import { committedMigrations } from "../../db/migrations";
 import { LOGIN_ROLES } from "../../db/pg";
+import { startPostgrest } from "../../services/postgrest";
 import { loadCompose, service, serviceCommand, serviceEnvironment, testDeploymentVariables } from "../helpers/compose";
 import { createEmptyDatabase, type TestDatabase } from "../helpers/database";
 import { freePort } from "../setup/cluster";
@@ -60,6 +62,9 @@ let app: string;
 let db: TestDatabase | undefined;
 let variables: Record<string, string>;
 let realtimePort: number;
+/** The edge's upstream in place of compose's http://postgrest:3000, and its port in place of 3000. */
+let postgrestUrl: string;
+let edgePort: number;
 const running = new Set<ChildProcess>();
 
 /** A compose URL (host `postgres:5432`, database `jasaweb`) pointed at the test database. */
@@ -75,7 +80,7 @@ function onTestDatabase(composeUrl: string, credentials: "compose" | "test super
 }
 
 /** The environment of a compose service's container: the image's ENV and the service's environment. */
-function containerEnv(name: "migrate" | "worker"): Record<string, string> {
+function containerEnv(name: "migrate" | "worker" | "edge"): Record<string, string> {
   const env = serviceEnvironment(service(compose, name), variables);
   if (env.DATABASE_URL) {
     // The postgres superuser of compose is the test cluster's superuser here.
@@ -86,11 +91,16 @@ function containerEnv(name: "migrate" | "worker"): Record<string, string> {
   // The container's own port (compose.test.ts checks it) would be shared with everything else on this
   // machine: a free one in its place, as a container's network namespace would have it free.
   if (env.REALTIME_PORT) env.REALTIME_PORT = String(realtimePort);
+  if (env.POSTGREST_URL) {
+    expect(env.POSTGREST_URL).toBe("http://postgrest:3000");
+    env.POSTGREST_URL = postgrestUrl;
+    env.API_PORT = String(edgePort);
+  }
   return { PATH: process.env.PATH ?? "", ...image.final.env, ...env };
 }
 
 /** Runs a command in the final stage, as `docker compose run <service> <command>` would. */
-function runInImage(name: "migrate" | "worker", command: string[]): Promise<CommandResult> {
+function runInImage(name: "migrate" | "worker" | "edge", command: string[]): Promise<CommandResult> {
   return runCommand(command[0]!, command.slice(1), { cwd: app, env: containerEnv(name) });
 }
 
@@ -140,7 +150,7 @@ describe("the image (the Dockerfile replayed without Docker)", () => {
       fs.readdirSync(path.join(projectRoot, "migrations", "committed")).sort(),
     );
     const distFiles = fs.readdirSync(path.join(app, "dist"), { recursive: true, encoding: "utf8" });
-    expect(distFiles).toEqual(expect.arrayContaining(["db/cli/deploy.js", "stack/worker.js"]));
+    expect(distFiles).toEqual(expect.arrayContaining(["db/cli/deploy.js", "stack/edge.js", "stack/worker.js"]));
     expect(distFiles.filter((f) => f.endsWith(".ts") || /^(tests|bench)\//.test(f))).toEqual([]);
     expect(distFiles).not.toContain("db/schema-description.js");
     expect(distFiles).not.toContain("db/cli/snapshot.js");
@@ -195,6 +205,7 @@ describe("the image (the Dockerfile replayed without Docker)", () => {
       "package-lock.json",
       ".gmrc",
       "db/bootstrap.ts",
+      "edge/server.ts",
       "migrations/committed/000001-roles-and-schemas.sql",
       "migrations/down/000001-roles-and-schemas.sql",
     ];
@@ -268,6 +279,79 @@ describe("the migrate job (docker-compose.yml's command and environment, in the 
 
     const redeploy = await runInImage("migrate", serviceCommand(service(compose, "migrate")));
     expect(redeploy).toMatchObject({ code: 0, output: expect.stringContaining(`applied ${latest.realFilename}`) });
+  });
+});
+
+describe("the API edge (docker-compose.yml's command and environment, in the image)", () => {
+  test("forwards to PostgREST, takes the client's address from the connection (nginx is its only trusted proxy), allows the configured origins, refuses big bodies, and stops on SIGTERM with 0", async () => {
+    const postgrestEnv = serviceEnvironment(service(compose, "postgrest"), variables);
+    const postgrest = await startPostgrest({
+      dbUri: onTestDatabase(postgrestEnv.PGRST_DB_URI!, "compose"),
+      port: await freePort(),
+      jwtSecret: postgrestEnv.PGRST_JWT_SECRET,
+    });
+    postgrestUrl = postgrest.url;
+    edgePort = await freePort();
+    const env = containerEnv("edge");
+    expect(Object.keys(env).filter((k) => /DATABASE_URL|PASSWORD|SECRET|KEY/.test(k))).toEqual([]);
+    const [program, ...args] = serviceCommand(service(compose, "edge"));
+    const edge = spawn(program!, args, { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] });
+    running.add(edge);
+    let output = "";
+    edge.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    edge.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      edge.once("exit", (code, signal) => resolve({ code, signal })),
+    );
+    try {
+      await eventually("the edge", async () =>
+        output.includes(`edge: http://0.0.0.0:${edgePort}`) ? true : undefined,
+      );
+      expect(output).toContain(`→ ${postgrest.url} (trusted proxies: 172.30.80.10;`);
+      const base = `http://127.0.0.1:${edgePort}`;
+      const [allowed, other] = [variables.CORS_ALLOWED_ORIGINS!.split(",")[0]!, "https://elsewhere.example"];
+      const health = await fetch(`${base}/rpc/health`, { headers: { origin: allowed } });
+      expect([health.status, health.headers.get("access-control-allow-origin")]).toEqual([200, allowed]);
+      const foreign = await fetch(`${base}/rpc/health`, { headers: { origin: other } });
+      expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
+
+      // 127.0.0.1 is not nginx: its X-Forwarded-For is ignored, the connection's address is recorded.
+      const email = "edge-image@example.id";
+      const signUp = await fetch(`${base}/rpc/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-forwarded-for": "203.0.113.5" },
+        body: JSON.stringify({ email, password: "password-123", name: "Edge" }),
+      });
+      expect(signUp.status).toBe(200);
+      const audit = await db!.query<{ ip_address: string }>(
+        `select a.ip_address from api.audit_logs a join api.users u on a.resource_id = u.id::text
+          where a.resource = 'users' and a.action = 'CREATE' and u.email = $1`,
+        [email],
+      );
+      expect(audit).toEqual([{ ip_address: "127.0.0.1" }]);
+
+      const big = await fetch(`${base}/rpc/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: `{"name":"${"x".repeat(2 * 1024 * 1024)}"}`,
+      });
+      expect([big.status, ((await big.json()) as { code: string }).code]).toEqual([413, "BODY_TOO_LARGE"]);
+
+      edge.kill("SIGTERM");
+      let timer: NodeJS.Timeout | undefined;
+      const exit = await Promise.race([
+        exited,
+        new Promise<"still running">((r) => (timer = setTimeout(() => r("still running"), 10_000))),
+      ]).finally(() => clearTimeout(timer));
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(output).toContain("edge: stopped");
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\nedge output:\n${output}`, { cause: error });
+    } finally {
+      edge.kill("SIGKILL");
+      running.delete(edge);
+      await postgrest.stop();
+    }
   });
 });
 

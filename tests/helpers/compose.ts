@@ -18,9 +18,12 @@ export type ComposeService = {
   environment?: Record<string, string | number | boolean | null> | string[];
   expose?: (string | number)[];
   depends_on?: string[] | Record<string, unknown>;
+  networks?: string[] | Record<string, { ipv4_address?: string } | null>;
 };
 
-export type ComposeFile = { services: Record<string, ComposeService> };
+export type ComposeNetwork = { ipam?: { config?: { subnet?: string }[] } };
+
+export type ComposeFile = { services: Record<string, ComposeService>; networks?: Record<string, ComposeNetwork> };
 
 export const composePath = path.join(projectRoot, "docker-compose.yml");
 
@@ -112,5 +115,6 @@ export function testDeploymentVariables(superuserPassword: string): Record<strin
     JWT_SECRET: TEST_JWT_SECRET,
     CREDENTIALS_KEY: TEST_CREDENTIALS_KEY,
     ADMIN_PASSWORD: "deploy-admin-password",
+    CORS_ALLOWED_ORIGINS: "https://jasaweb.example,https://admin.jasaweb.example",
   };
 }

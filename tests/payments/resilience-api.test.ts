@@ -337,9 +337,9 @@ describe("who may call them, and how", () => {
   test.each([
     ["resilience_status", "/rpc/resilience_status"],
     ["reset_circuit_breaker", "/rpc/reset_circuit_breaker?name=midtrans"],
-  ])("%s: GET is refused with 405 (25006: it must write its rate-limit count)", async (_fn, path) => {
+  ])("%s: GET is refused with 405 USE_POST (25006: it must write its rate-limit count)", async (_fn, path) => {
     const { status, body } = await api.request(path, { token: admin.token });
-    expect([status, (body as { code: string }).code]).toEqual([405, "25006"]);
+    expect([status, (body as { code: string }).code]).toEqual([405, "USE_POST"]);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * `npm start` as a new user runs it: on a fresh data directory it comes up,
- * PostgREST lists the public tables and serves the seeded templates to an
- * anonymous request, SIGTERM stops everything cleanly, and a second start
+ * PostgREST, behind the API edge on API_PORT, lists the public tables and
+ * serves the seeded templates to an anonymous request, SIGTERM stops everything cleanly, and a second start
  * reuses the data.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -120,12 +120,21 @@ describe("npm start", () => {
 
     const openapi = await fetch(`${api}/`, { headers: { accept: "application/openapi+json" } });
     expect(openapi.status).toBe(200);
-    const doc = (await openapi.json()) as { paths: Record<string, unknown> };
+    const doc = (await openapi.json()) as { host: string; paths: Record<string, unknown> };
+    // The host it names is the edge's, where clients call, not PostgREST's own loopback port.
+    expect(doc.host).toBe(`127.0.0.1:${env.API_PORT}`);
     for (const table of ["/templates", "/pricing_plans", "/faqs", "/posts", "/pages"]) {
       expect(Object.keys(doc.paths)).toContain(table);
     }
     // Closed tables are not even listed for an anonymous reader.
     expect(Object.keys(doc.paths)).not.toContain("/users");
+
+    // API_PORT is the edge's: it answers what PostgREST would answer with a 500.
+    const badQuery = await fetch(`${api}/rpc/login?email=a&password=%ED%A0%80`);
+    expect([badQuery.status, ((await badQuery.json()) as { code: string }).code]).toEqual([
+      400,
+      "INVALID_URL_ENCODING",
+    ]);
 
     const templates = await fetch(`${api}/templates?select=name,category&order=name`);
     expect(templates.status).toBe(200);

@@ -1,6 +1,6 @@
 /**
  * The layout's import rules (README, Layout): config ← everyone; services →
- * config; db → config, services; worker, realtime, simulator → config;
+ * config; db → config, services; worker, realtime, simulator, edge → config;
  * stack → anything, and nothing imports stack; sdk → nothing.
  */
 import { projectRoot } from "../../config/paths";

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 
-export const PARTS = ["config", "services", "db", "worker", "realtime", "simulator", "stack", "sdk"] as const;
+export const PARTS = ["config", "services", "db", "worker", "realtime", "simulator", "edge", "stack", "sdk"] as const;
 export type Part = (typeof PARTS)[number];
 
 /** What each part may import besides itself ("*": anything). */
@@ -17,6 +17,7 @@ export const ALLOWED: Record<Part, readonly Part[] | "*"> = {
   worker: ["config"],
   realtime: ["config"],
   simulator: ["config"],
+  edge: ["config"],
   stack: "*",
   sdk: [],
 };
