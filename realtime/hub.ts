@@ -357,7 +357,9 @@ export async function startRealtimeHub(options: RealtimeHubOptions): Promise<Rea
       connectionId: session.id,
       userId: token.userId,
       role: token.role === "app_admin" ? "admin" : "client",
-      ip: clientAddress(request.socket.remoteAddress, headerList(request.headers["x-forwarded-for"]), trustedProxies) ?? null,
+      ip:
+        clientAddress(request.socket.remoteAddress, headerList(request.headers["x-forwarded-for"]), trustedProxies) ??
+        null,
       userAgent: userAgent ? userAgent.slice(0, 500) : null,
       rooms: ownRooms,
     });
