@@ -11,6 +11,7 @@ export const EDGE_ERRORS = {
     status: 400,
     message: "The path or query string has a malformed %-escape or is not valid UTF-8.",
   },
+  NOT_FOUND: { status: 404, message: "There is no table, view or function at this path." },
   ARRAY_BODY_NOT_ALLOWED: {
     status: 400,
     message: "Functions take one JSON object of named arguments, not an array.",
@@ -19,6 +20,12 @@ export const EDGE_ERRORS = {
   USE_POST: { status: 405, message: "This function changes data: call it with POST." },
   BODY_TOO_LARGE: { status: 413, message: "The request body is larger than the API accepts." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "The Content-Type header cannot be parsed." },
+  REQUEST_TIMEOUT: { status: 408, message: "The request was not received in time." },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    message:
+      "The request line and headers are larger than the API accepts (16 kB); send long arguments in a POST body.",
+  },
   INTERNAL_ERROR: { status: 500, message: "Something went wrong in the API edge." },
   API_UNAVAILABLE: { status: 503, message: "The API is not reachable right now; try again shortly." },
   SERVICE_BUSY: { status: 503, message: "The API is busy; try again shortly." },

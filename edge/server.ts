@@ -24,7 +24,8 @@
 import cors from "@fastify/cors";
 import replyFrom from "@fastify/reply-from";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
-import type { IncomingHttpHeaders } from "node:http";
+import { STATUS_CODES, type IncomingHttpHeaders } from "node:http";
+import type { Duplex } from "node:stream";
 import { PassThrough, type Readable } from "node:stream";
 import { clientAddress, parseTrustedProxies } from "../config/client-address";
 import { EDGE_ERRORS, edgeErrorBody, type EdgeErrorCode } from "./errors";
@@ -168,6 +169,31 @@ async function relay(reply: FastifyReply, status: number, stream: Readable) {
     .send(JSON.stringify(rewritten.body));
 }
 
+/**
+ * Answers a request Node's HTTP parser refused before fastify saw it (fastify's
+ * own answer has no `code`): request line and headers over Node's 16 kB
+ * (431 HEADERS_TOO_LARGE), a request not received in time (408), anything
+ * else unparsable (400 MALFORMED_REQUEST).
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const code: EdgeErrorCode =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? "HEADERS_TOO_LARGE"
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? "REQUEST_TIMEOUT"
+        : "MALFORMED_REQUEST";
+  const body = JSON.stringify(edgeErrorBody(code));
+  if (socket.writable) {
+    const { status } = EDGE_ERRORS[code];
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
 /** Maps fastify's own errors (body limits, framing, routing) to the edge's codes. */
 function codeOfFrameworkError(error: FastifyError): EdgeErrorCode {
   switch (error.code) {
@@ -203,6 +229,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
 
   const app = Fastify({
     logger: false,
+    clientErrorHandler: answerClientError,
     bodyLimit: options.maxBodyBytes,
     exposeHeadRoutes: false,
     // The wildcard route's one parameter is the whole path.

@@ -7,6 +7,8 @@
  *   25006 read-only transaction (405)      → 405 USE_POST, Allow: POST
  *   54001 stack depth exceeded (413, hint naming max_stack_depth)
  *                                           → 400 NESTING_TOO_DEEP
+ *   404 without an error body (PostgREST's `{}` for a path with more than
+ *   one segment, e.g. /projects/extra)   → 404 NOT_FOUND
  *   any hint "Perhaps you meant …" (function names with their parameters,
  *   columns, tables: PGRST200, PGRST202, 42703, …) → the same answer, hint null
  *
@@ -35,6 +37,7 @@ function isErrorBody(body: unknown): body is Partial<ErrorBody> & { code: string
 
 /** The answer the client gets instead of PostgREST's, or undefined to pass PostgREST's on unchanged. */
 export function rewriteUpstreamError(status: number, body: unknown): Rewritten | undefined {
+  if (status === 404 && !isErrorBody(body)) return answer("NOT_FOUND");
   if (status < 400 || !isErrorBody(body)) return undefined;
   switch (body.code) {
     case "57014":

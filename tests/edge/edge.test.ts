@@ -243,6 +243,22 @@ describe("the URL", () => {
     expect(codeOf(answer)).toEqual([400, "22P05"]);
   });
 
+  test("a request line and headers over Node's 16 kB are 431 HEADERS_TOO_LARGE with a code, not fastify's own body", async () => {
+    const answer = await call(`${api.url}/posts?title=eq.${"x".repeat(20_000)}`);
+    expect(codeOf(answer)).toEqual([431, "HEADERS_TOO_LARGE"]);
+    const headers = await call(`${api.url}/rpc/health`, { headers: { "x-padding": "y".repeat(20_000) } });
+    expect(codeOf(headers)).toEqual([431, "HEADERS_TOO_LARGE"]);
+    // The edge still answers after closing that connection.
+    expect((await call(`${api.url}/rpc/health`)).status).toBe(200);
+  });
+
+  test.each(["/projects/extra", "/rpc/health/extra", "/posts/1/2"])(
+    "%s: a path PostgREST answers 404 {} is 404 NOT_FOUND with a code",
+    async (target) => {
+      expect(codeOf(await call(`${api.url}${target}`))).toEqual([404, "NOT_FOUND"]);
+    },
+  );
+
   test("valid UTF-8 escapes pass through", async () => {
     const answer = await call(`${api.url}/posts?select=id&title=eq.%C3%A9t%C3%A9%20%F0%9F%8E%89`);
     expect([answer.status, answer.body]).toEqual([200, []]);
