@@ -231,8 +231,22 @@ test("GET /websocket_message_queue shows what the hub owes: a client its own mes
   expect((await queueOf(indra)).map((r) => r.message_id)).toEqual([forIndra]);
   const seenByAdmin = await queueOf(admin, `&user_id=in.(${hana.user.id},${indra.user.id})&order=message_id`);
   expect(seenByAdmin.map((r) => r.message_id)).toEqual([low, critical, twoTries, forIndra]);
-  // Anonymous callers have no queue.
+  // Anonymous callers have no queue; nobody writes it through the API (refused by the grants, never a 500).
   expect((await api.request("/websocket_message_queue")).status).toBe(401);
+  for (const [who, status] of [
+    [hana, 403],
+    [admin, 403],
+  ] as const) {
+    for (const method of ["DELETE", "PATCH", "POST"]) {
+      const { status: got, body } = await api.request(`/websocket_message_queue?message_id=eq.${low}`, {
+        method,
+        token: who.token,
+        body: method === "DELETE" ? undefined : JSON.stringify({ priority: "critical" }),
+      });
+      expect([method, got, (body as { code: string }).code]).toEqual([method, status, "42501"]);
+    }
+  }
+  expect((await api.request("/websocket_message_queue", { method: "DELETE" })).status).toBe(401);
 
   // A replay counts an attempt each; an ack removes the message.
   const first = await connect(hana);
