@@ -96,9 +96,10 @@ export function assertReachableByPostgres(dataDir: string): void {
  * Makes sure no other server runs on the data directory. A server left over
  * by a killed stack is shut down cleanly (SIGINT, PostgreSQL's fast
  * shutdown); a server another stack is still stopping is waited for; one
- * that another running stack uses is refused with what to do.
+ * that another running stack uses is refused with what to do. Reads only:
+ * `npm start` calls it before it creates anything (stack/preflight.ts).
  */
-async function claimDataDirectory(options: EmbeddedServerOptions): Promise<void> {
+export async function claimDataDirectory(options: Pick<EmbeddedServerOptions, "dataDir" | "onNotice">): Promise<void> {
   const pidFile = path.join(options.dataDir, "postmaster.pid");
   if (!fs.existsSync(pidFile)) return;
   const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
