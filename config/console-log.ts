@@ -20,9 +20,10 @@ export type ConsoleLog = {
   write(level: LogLevel, message: string, prefix?: string): void;
   /**
    * A sink for a part's raw output (chunks of a child process's stdout and
-   * stderr): split into lines, each shown with `prefix` at `level`.
+   * stderr, named by `stream`): split into lines, each shown with `prefix`
+   * at `level`.
    */
-  lines(prefix: string, level: LogLevel): (chunk: string) => void;
+  lines(prefix: string, level: LogLevel): (chunk: string, stream?: string) => void;
   /** graphile-worker's logger: its errors and warnings shown, its info and debug lines only at debug. */
   workerLogger(prefix?: string): Logger;
 };
@@ -52,15 +53,15 @@ export function createConsoleLog(
     (rank[level] <= rank.warn ? err : out)(text);
   };
   const lines = (prefix: string, level: LogLevel) => {
-    let pending = "";
-    return (chunk: string) => {
+    // A line may come in pieces, and a child's stdout and stderr interleave: one buffer per stream.
+    const pending = new Map<string, string>();
+    return (chunk: string, stream = "") => {
       if (!shows(level)) return;
-      pending += chunk;
-      const complete = pending.lastIndexOf("\n");
+      const text = (pending.get(stream) ?? "") + chunk;
+      const complete = text.lastIndexOf("\n");
+      pending.set(stream, text.slice(complete + 1));
       if (complete < 0) return;
-      const text = pending.slice(0, complete);
-      pending = pending.slice(complete + 1);
-      for (const line of text.split("\n")) if (line.trim()) write(level, line, prefix);
+      for (const line of text.slice(0, complete).split("\n")) if (line.trim()) write(level, line, prefix);
     };
   };
   const workerLogger = (prefix = "worker") =>

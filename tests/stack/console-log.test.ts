@@ -44,6 +44,15 @@ describe("the console of npm start", () => {
     );
   });
 
+  test("a line that comes in pieces on stdout while stderr writes whole lines is printed whole", () => {
+    const { log, out } = captured("debug");
+    const postgrest = log.lines("postgrest", "debug");
+    postgrest("Listening on port 34047", "stdout");
+    postgrest("Connection successful\n", "stderr");
+    postgrest("\n", "stdout");
+    expect(out()).toBe("[postgrest] Connection successful\n[postgrest] Listening on port 34047\n");
+  });
+
   test("a multi-line message carries the prefix on every line; warnings and errors go to stderr", () => {
     const { log, out, err } = captured("warn");
     log.write("error", "could not start: Invalid configuration:\n  LOG_LEVEL: bad\n");

@@ -299,6 +299,10 @@ describe("npm start", () => {
     const prefixes = new Set(lines.map((line) => /^\[(\w+)\] /.exec(line)?.[1] ?? `no prefix: ${line}`));
     expect([...prefixes].sort()).toEqual(["jasaweb", "migrate", "postgres", "postgrest", "worker"]);
     expect(stack.output()).toMatch(/\[postgrest\] .*Schema cache loaded/);
+    // PostgREST starts once: it is not asked over HTTP before its schema cache
+    // is loaded (a 503 then made PostgREST 12.0.2 connect again).
+    expect(stack.output().match(/Starting PostgREST/g)).toHaveLength(1);
+    expect(stack.output()).not.toMatch(/"GET \/ HTTP\/1\.1" 503/);
     expect(stack.output()).toMatch(/\[jasaweb\] applied \d+ migration\(s\)/);
   }, 120_000);
 
