@@ -119,7 +119,20 @@ describe("npm start", () => {
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(new Set(rows.map((r) => r.category))).toEqual(new Set(["sekolah", "berita", "company"]));
 
-    // Requests, a refused one among them, print nothing.
+    // Under load no line per answer: a burst of bad logins, answered 401,
+    // 429 and (every password-hash slot taken) 503 BUSY, prints nothing.
+    const burst = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        fetch(`${api}/rpc/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: `nobody${i}@example.id`, password: "wrong-password" }),
+        }).then((r) => r.status),
+      ),
+    );
+    expect(burst).toContain(503);
+
+    // Requests, refused ones among them, print nothing.
     expect(first.output()).toBe(startedOutput);
 
     expect(postgresAlive(dataDir)).toBe(true);
