@@ -9,7 +9,7 @@ import path from "node:path";
 import { StartupError } from "../config/startup-error";
 import { stopLeftOver } from "../services/child-process";
 import { claimDataDirectory } from "../services/embedded-postgres";
-import { portIsFree } from "../services/ports";
+import { portInUse } from "../services/ports";
 
 /** A port one part of the stack will listen on. */
 export type PlannedListener = {
@@ -45,6 +45,6 @@ export async function checkBeforeCreating(options: PreflightOptions): Promise<vo
   if (options.embeddedPostgres)
     await claimDataDirectory({ dataDir: path.join(options.dataDir, "postgres"), onNotice: options.onNotice });
   for (const listener of options.listeners) {
-    if (!(await portIsFree(listener.port, listener.host))) throw new PortInUseError(portInUseMessage(listener));
+    if (await portInUse(listener.port, listener.host)) throw new PortInUseError(portInUseMessage(listener));
   }
 }

@@ -51,7 +51,7 @@ type Running = {
   stopping?: boolean;
 };
 
-/** The console of this process, at LOG_LEVEL once the configuration is read (stack/console-log.ts). */
+/** The console of this process, at LOG_LEVEL once the configuration is read (config/console-log.ts). */
 let consoleLog: ConsoleLog = createConsoleLog("info");
 const log = (message: string) => consoleLog.write("info", message);
 
