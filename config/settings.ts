@@ -5,6 +5,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { parseTrustedProxies, TrustedProxiesError } from "./client-address";
+import { LOG_LEVELS, type LogLevel } from "./console-log";
 import { projectRoot } from "./paths";
 import { DEFAULT_ROLE_LIMITS, type RoleLimits } from "./role-limits";
 import { StartupError } from "./startup-error";
@@ -118,7 +119,7 @@ const envSchema = z.object({
     .default(3600),
   PASSWORD_HASH_SLOTS: int(1, 64, 2),
   SEED_DEMO_DATA: z.enum(["true", "false"]).optional(),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   DB_STATEMENT_TIMEOUT_ANON_MS: int(100, 600_000, DEFAULT_ROLE_LIMITS.statementTimeoutMs.anon),
   DB_STATEMENT_TIMEOUT_CLIENT_MS: int(100, 600_000, DEFAULT_ROLE_LIMITS.statementTimeoutMs.client),
   DB_STATEMENT_TIMEOUT_ADMIN_MS: int(100, 600_000, DEFAULT_ROLE_LIMITS.statementTimeoutMs.admin),
@@ -221,7 +222,8 @@ export type StackConfig = {
   worker: WorkerSettings;
   /** Demo content (posts, pages, FAQs, templates, plans) on seeding; the admin user is always ensured. */
   seedDemoData: boolean | undefined;
-  logLevel: "debug" | "info" | "warn" | "error";
+  /** What npm start prints (config/console-log.ts). */
+  logLevel: LogLevel;
   /** Per-role statement timeouts, temporary-file cap, idle-in-transaction timeout (set by the bootstrap). */
   roleLimits: RoleLimits;
 };

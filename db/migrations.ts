@@ -173,7 +173,7 @@ export const status = (connectionString: string): Promise<MigrationStatus> =>
   withClient(connectionString, migrationStatus);
 
 /** Applies pending migrations as the owner (`ownerUrl`); returns the file names it applied. */
-export async function migrate(ownerUrl: string, options: { quiet?: boolean } = {}): Promise<string[]> {
+export async function migrate(ownerUrl: string, options: { quiet?: boolean; logger?: Logger } = {}): Promise<string[]> {
   const before = await withClient(ownerUrl, async (client) => {
     await assertAppliedMigrationsUnchanged(client);
     return migrationStatus(client);
@@ -194,7 +194,11 @@ export async function migrate(ownerUrl: string, options: { quiet?: boolean } = {
       ...gmrc(),
       connectionString: ownerUrl,
       migrationsFolder,
-      ...(options.quiet ? { logger: new Logger(() => () => undefined) } : {}),
+      ...(options.logger
+        ? { logger: options.logger }
+        : options.quiet
+          ? { logger: new Logger(() => () => undefined) }
+          : {}),
     });
   } catch (error) {
     throw new MigrationError(`A migration failed, nothing of it was applied: ${(error as Error).message}`, {

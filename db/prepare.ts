@@ -4,6 +4,7 @@
  *
  *   bootstrap (superuser; roles and their limits) → migrate (owner) → boot settings (owner) → seed (owner, when asked)
  */
+import type { Logger } from "@graphile/logger";
 import type { RoleLimits } from "../config/role-limits";
 import type { ResolvedSecrets } from "../config/secrets";
 import type { StackConfig } from "../config/settings";
@@ -24,6 +25,8 @@ export type PrepareOptions = {
   seed?: SeedOptions;
   /** Keep graphile-migrate's progress lines out of the output. */
   quiet?: boolean;
+  /** Where graphile-migrate's progress lines go instead (npm start: its console, by LOG_LEVEL). */
+  migrationLogger?: Logger;
 };
 
 export type PreparedDatabase = {
@@ -36,7 +39,10 @@ export type PreparedDatabase = {
 export async function prepareDatabase(options: PrepareOptions): Promise<PreparedDatabase> {
   const connections = connectionsFor(options.superuserUrl, options.passwords);
   const { appliedAsSuperuser } = await bootstrap(connections.superuser, options.passwords, options.limits);
-  const applied = [...appliedAsSuperuser, ...(await migrate(connections.owner, { quiet: options.quiet ?? true }))];
+  const applied = [
+    ...appliedAsSuperuser,
+    ...(await migrate(connections.owner, { quiet: options.quiet ?? true, logger: options.migrationLogger })),
+  ];
   const seeded = await withClient(connections.owner, async (client) => {
     await applyBootSettings(client, options.settings);
     return options.seed ? seed(client, options.seed) : undefined;

@@ -22,8 +22,11 @@ export type ManagedChild = {
   stop(): Promise<void>;
 };
 
+/** A child's output as it comes, with the stream it came on (lines of the two may interleave). */
+export type OutputSink = (text: string, stream: "stdout" | "stderr") => void;
+
 type ManageOptions = {
-  onLog?: (text: string) => void;
+  onLog?: OutputSink;
   stopSignal: NodeJS.Signals;
   escalateTo: NodeJS.Signals;
   graceMs: number;
@@ -46,14 +49,14 @@ export function spawnManaged(
   live.set(child, options.exitSignal);
   child.once("exit", () => live.delete(child));
   const log: string[] = [];
-  const onData = (chunk: Buffer) => {
+  const onData = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
     const text = chunk.toString("utf8");
     log.push(text);
     if (log.length > 50) log.shift();
-    options.onLog?.(text);
+    options.onLog?.(text, stream);
   };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
+  child.stdout?.on("data", onData("stdout"));
+  child.stderr?.on("data", onData("stderr"));
 
   let stopping: Promise<void> | undefined;
   const stop = () => {

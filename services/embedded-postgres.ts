@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { Client } from "pg";
 import { StartupError } from "../config/startup-error";
-import { isLeftOver, pidIsAlive, spawnManaged, waitForExit } from "./child-process";
+import { isLeftOver, pidIsAlive, spawnManaged, waitForExit, type OutputSink } from "./child-process";
 import { portIsFree } from "./ports";
 
 export class EmbeddedPostgresError extends StartupError {}
@@ -24,7 +24,8 @@ export type EmbeddedServerOptions = {
   superuserPassword: string;
   /** Extra `-c name=value` settings, e.g. fsync=off for throw-away test clusters. */
   settings?: Record<string, string>;
-  onLog?: (line: string) => void;
+  /** The server's output as it comes (and initdb's messages, as stderr). */
+  onLog?: OutputSink;
   /** Told what start-up did on the user's behalf (e.g. stopping a left-over server). */
   onNotice?: (message: string) => void;
 };
@@ -96,9 +97,10 @@ export function assertReachableByPostgres(dataDir: string): void {
  * Makes sure no other server runs on the data directory. A server left over
  * by a killed stack is shut down cleanly (SIGINT, PostgreSQL's fast
  * shutdown); a server another stack is still stopping is waited for; one
- * that another running stack uses is refused with what to do.
+ * that another running stack uses is refused with what to do. Reads only:
+ * `npm start` calls it before it creates anything (stack/preflight.ts).
  */
-async function claimDataDirectory(options: EmbeddedServerOptions): Promise<void> {
+export async function claimDataDirectory(options: Pick<EmbeddedServerOptions, "dataDir" | "onNotice">): Promise<void> {
   const pidFile = path.join(options.dataDir, "postmaster.pid");
   if (!fs.existsSync(pidFile)) return;
   const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
@@ -144,8 +146,8 @@ async function initialiseCluster(options: EmbeddedServerOptions): Promise<void> 
     persistent: true,
     createPostgresUser: true,
     initdbFlags: ["--encoding=UTF8"],
-    onLog: (message: unknown) => options.onLog?.(String(message)),
-    onError: (message: unknown) => options.onLog?.(String(message)),
+    onLog: (message: unknown) => options.onLog?.(`${String(message).replace(/\n?$/, "\n")}`, "stdout"),
+    onError: (message: unknown) => options.onLog?.(`${String(message).replace(/\n?$/, "\n")}`, "stderr"),
   });
   await cluster.initialise();
 }

@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { StartupError } from "../config/startup-error";
-import { spawnManaged } from "./child-process";
+import { spawnManaged, type OutputSink } from "./child-process";
 
 export class PostgrestError extends StartupError {}
 
@@ -27,7 +27,8 @@ export type PostgrestOptions = {
   pidFile?: string;
   /** Extra PGRST_* variables, overriding the settings (the tests use a smaller PGRST_DB_POOL). */
   extraEnv?: Record<string, string>;
-  onLog?: (line: string) => void;
+  /** PostgREST's output as it comes (its stdout and stderr, chunks not split into lines). */
+  onLog?: OutputSink;
 };
 
 export type PostgrestServer = {
@@ -97,11 +98,23 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
   // Only our PGRST_* settings reach the binary: a stray PGRST_* in the
   // caller's environment must not change what the stack serves.
   const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PGRST_")));
+  // PostgREST says when its schema cache is loaded; only then is it asked
+  // over HTTP. (Asked earlier, it answers 503 and, in 12.0.2, that 503 makes
+  // it connect again: a second "Starting PostgREST" and a `GET / 503` line.)
+  let schemaCacheLoaded = false;
+  let logged = "";
+  const onLog: OutputSink = (text, stream) => {
+    if (!schemaCacheLoaded) {
+      logged = (logged + text).slice(-200);
+      schemaCacheLoaded = logged.includes("Schema cache loaded");
+    }
+    options.onLog?.(text, stream);
+  };
   const server = spawnManaged(
     postgrestBinary(),
     [],
     { env: { ...baseEnv, ...postgrestEnv(options) } },
-    { onLog: options.onLog, stopSignal: "SIGTERM", escalateTo: "SIGKILL", graceMs: 5_000, exitSignal: "SIGKILL" },
+    { onLog, stopSignal: "SIGTERM", escalateTo: "SIGKILL", graceMs: 5_000, exitSignal: "SIGKILL" },
   );
   const { child } = server;
   if (options.pidFile) fs.writeFileSync(options.pidFile, `${child.pid}\n`);
@@ -116,12 +129,14 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     if (child.exitCode !== null) {
       throw new PostgrestError(`PostgREST exited during start-up:\n${server.recentOutput()}`);
     }
-    try {
-      // Any answer but 503 (schema cache not loaded yet) means it serves.
-      const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(1_000) });
-      if (response.status !== 503) return { url, stop };
-    } catch {
-      // not listening yet
+    if (schemaCacheLoaded) {
+      try {
+        // Any answer but 503 (schema cache not loaded yet) means it serves.
+        const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(1_000) });
+        if (response.status !== 503) return { url, stop };
+      } catch {
+        // not listening yet
+      }
     }
     if (Date.now() > deadline) {
       await stop();

@@ -20,16 +20,18 @@
  */
 import path from "node:path";
 import { EMBEDDED_DATABASE } from "../config/paths";
+import { displayPath, writeAdminPasswordFile } from "./admin-password-file";
+import { createConsoleLog, type ConsoleLog } from "../config/console-log";
+import { checkBeforeCreating, portInUseMessage, PortInUseError, type PlannedListener } from "./preflight";
 import { loadOrCreateSecrets, resolveSecrets } from "../config/secrets";
 import { readConfig, type StackConfig } from "../config/settings";
 import { describeStartupFailure } from "../config/startup-error";
 import { databaseUrl, redactedUrl, withClient } from "../db/pg";
 import { bootOptions, prepareDatabase } from "../db/prepare";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../services/embedded-postgres";
-import { stopLeftOver } from "../services/child-process";
-import { freePort, portIsFree } from "../services/ports";
+import { freePort } from "../services/ports";
 import { startEdge, type EdgeServer } from "../edge/server";
-import { PostgrestError, startPostgrest, type PostgrestServer } from "../services/postgrest";
+import { startPostgrest, type PostgrestServer } from "../services/postgrest";
 import { readSimulatorSettings } from "../config/simulator-settings";
 import { startSimulator, type RunningSimulator } from "../simulator";
 import { createMidtransGateway } from "../worker/payments/midtrans-gateway";
@@ -49,9 +51,9 @@ type Running = {
   stopping?: boolean;
 };
 
-function log(message: string): void {
-  process.stdout.write(`[jasaweb] ${message}\n`);
-}
+/** The console of this process, at LOG_LEVEL once the configuration is read (config/console-log.ts). */
+let consoleLog: ConsoleLog = createConsoleLog("info");
+const log = (message: string) => consoleLog.write("info", message);
 
 async function ensureDatabase(superuserUrl: string, name: string): Promise<void> {
   await withClient(databaseUrl(superuserUrl, "postgres"), async (client) => {
@@ -63,27 +65,48 @@ async function ensureDatabase(superuserUrl: string, name: string): Promise<void>
 async function start(config: StackConfig, running: Running): Promise<void> {
   const startedAt = Date.now();
   const postgrestPidFile = path.join(config.dataDir, "postgrest.pid");
-  const leftOver = await stopLeftOver(postgrestPidFile, "SIGTERM");
-  if (leftOver) log(`stopped a PostgREST (pid ${leftOver}) that an earlier start left running`);
-  if (!(await portIsFree(config.apiPort, config.apiHost))) {
-    throw new PostgrestError(
-      `Port ${config.apiPort} is already in use, so the REST API cannot listen on it. ` +
-        "Stop whatever holds it (another `npm start`?), or choose another port with API_PORT=<port>.",
-    );
-  }
+  const simulatorSettings = config.midtransServerKey ? undefined : readSimulatorSettings();
+  const listeners: Record<"api" | "realtime" | "postgres" | "simulator", PlannedListener> = {
+    api: { port: config.apiPort, host: config.apiHost, setting: "API_PORT", part: "the REST API" },
+    realtime: {
+      port: config.realtimePort,
+      host: config.realtimeHost,
+      setting: "REALTIME_PORT",
+      part: "the realtime hub",
+    },
+    postgres: { port: config.pgPort, host: "127.0.0.1", setting: "PG_PORT", part: "the embedded PostgreSQL" },
+    simulator: {
+      port: simulatorSettings?.port ?? 0,
+      host: simulatorSettings?.host ?? "127.0.0.1",
+      setting: "SIMULATOR_PORT",
+      part: "the Midtrans simulator",
+    },
+  };
+  // Nothing is created (data directory, secrets.json) before the start is known to be possible.
+  await checkBeforeCreating({
+    dataDir: config.dataDir,
+    embeddedPostgres: !config.databaseUrl,
+    listeners: [
+      listeners.api,
+      listeners.realtime,
+      ...(config.databaseUrl ? [] : [listeners.postgres]),
+      ...(simulatorSettings && simulatorSettings.port !== 0 ? [listeners.simulator] : []),
+    ],
+    onNotice: log,
+  });
   const stored = loadOrCreateSecrets(config.dataDir);
   const secrets = resolveSecrets(config, stored);
 
   let superuserUrl: string;
   if (config.databaseUrl) {
     superuserUrl = config.databaseUrl;
-    log("using the PostgreSQL server of DATABASE_URL");
+    consoleLog.write("debug", "using the PostgreSQL server of DATABASE_URL");
   } else {
     running.postgres = await startEmbeddedPostgres({
       dataDir: path.join(config.dataDir, "postgres"),
       port: config.pgPort,
       superuserPassword: stored.superuserPassword,
-      onLog: config.logLevel === "debug" ? (line) => process.stderr.write(line) : undefined,
+      onLog: consoleLog.lines("postgres", "debug"),
       onNotice: log,
     });
     superuserUrl = running.postgres.url(EMBEDDED_DATABASE);
@@ -95,7 +118,7 @@ async function start(config: StackConfig, running: Running): Promise<void> {
   let midtrans = { serverKey: config.midtransServerKey, settings: config.midtrans };
   if (!midtrans.serverKey) {
     running.simulator = await startSimulator({
-      ...readSimulatorSettings(),
+      ...simulatorSettings!,
       notificationUrl: `http://${config.apiHost}:${config.apiPort}/rpc/midtrans_notification`,
     });
     midtrans = {
@@ -103,17 +126,16 @@ async function start(config: StackConfig, running: Running): Promise<void> {
       settings: { ...config.midtrans, baseUrl: running.simulator.url },
     };
   }
-  const prepared = await prepareDatabase(
-    bootOptions({ ...config, midtransServerKey: midtrans.serverKey }, secrets, superuserUrl, true),
-  );
+  const prepared = await prepareDatabase({
+    ...bootOptions({ ...config, midtransServerKey: midtrans.serverKey }, secrets, superuserUrl, true),
+    migrationLogger: consoleLog.workerLogger("migrate"),
+  });
   if (prepared.applied.length)
-    log(`applied ${prepared.applied.length} migration(s), latest ${prepared.applied.at(-1)}`);
-  if (prepared.seeded?.generatedAdminPassword) {
-    log(
-      `created the admin user ${config.adminEmail} with the generated password: ${prepared.seeded.generatedAdminPassword}`,
-    );
-    log("(shown once; set ADMIN_PASSWORD before the first start to choose it)");
-  }
+    consoleLog.write("debug", `applied ${prepared.applied.length} migration(s), latest ${prepared.applied.at(-1)}`);
+  // The generated password goes to a file (mode 600), never to the console.
+  const adminPasswordFile = prepared.seeded?.generatedAdminPassword
+    ? writeAdminPasswordFile(config.dataDir, prepared.seeded.generatedAdminPassword)
+    : undefined;
 
   // PostgREST listens on loopback only; clients reach it through the edge.
   running.postgrest = await startPostgrest({
@@ -123,7 +145,8 @@ async function start(config: StackConfig, running: Running): Promise<void> {
     jwtSecret: secrets.jwtSecret,
     publicUrl: `http://${config.apiHost.includes(":") ? `[${config.apiHost}]` : config.apiHost}:${config.apiPort}`,
     pidFile: postgrestPidFile,
-    onLog: (line) => process.stderr.write(`[postgrest] ${line}`),
+    // PostgREST's own log (start-up, schema cache, a line per 5xx answer) is chatter: debug.
+    onLog: consoleLog.lines("postgrest", "debug"),
   });
   try {
     running.edge = await startEdge({
@@ -133,17 +156,15 @@ async function start(config: StackConfig, running: Running): Promise<void> {
       trustedProxies: config.edge.trustedProxies,
       maxBodyBytes: config.edge.maxBodyBytes,
       corsAllowedOrigins: config.edge.corsAllowedOrigins,
-      onLog: (line) => process.stderr.write(`[edge] ${line}\n`),
+      onLog: (line) => consoleLog.write("warn", line, "edge"),
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
-      throw new PostgrestError(
-        `Port ${config.apiPort} is already in use, so the REST API cannot listen on it. ` +
-          "Stop whatever holds it (another `npm start`?), or choose another port with API_PORT=<port>.",
-      );
+      throw new PortInUseError(portInUseMessage(listeners.api));
     throw error;
   }
 
+  const workerLogger = consoleLog.workerLogger();
   const resilience = createResilienceMonitor({
     instance: workerInstance(config.worker.instanceId),
     heartbeatMs: config.worker.heartbeatMs,
@@ -158,6 +179,7 @@ async function start(config: StackConfig, running: Running): Promise<void> {
     payments,
     resilience,
     concurrency: config.worker.concurrency,
+    logger: workerLogger,
   });
   running.worker = worker;
   // The worker starts its runner again by itself after a database outage
@@ -167,7 +189,7 @@ async function start(config: StackConfig, running: Running): Promise<void> {
   void worker.promise.then(() => {
     if (running.stopping || running.worker !== worker) return;
     running.worker = undefined;
-    process.stderr.write("[jasaweb] the worker stopped by itself; restart npm start to run jobs again\n");
+    consoleLog.write("warn", "the worker stopped by itself; restart npm start to run jobs again");
     void worker.stopWithin(config.workerShutdownTimeoutMs);
   });
 
@@ -179,40 +201,32 @@ async function start(config: StackConfig, running: Running): Promise<void> {
       jwtSecret: secrets.jwtSecret,
       tokenRecheckMs: config.realtimeTokenRecheckMs,
       trustedProxies: config.realtimeTrustedProxies,
-      onLog: (line) => process.stderr.write(`[realtime] ${line}\n`),
+      onLog: (line) => consoleLog.write("warn", line, "realtime"),
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
-      throw new PostgrestError(
-        `Port ${config.realtimePort} is already in use, so the realtime hub cannot listen on it. ` +
-          "Stop whatever holds it, or choose another port with REALTIME_PORT=<port>.",
-      );
+      throw new PortInUseError(portInUseMessage(listeners.realtime));
     throw error;
   }
 
-  log(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  // The README's start-up block ("Two commands"), line for line (tests/stack/start-output.test.ts).
   log(`REST API:          ${running.edge.url}/`);
   log(`OpenAPI document:  ${running.edge.url}/  (Accept: application/openapi+json)`);
+  log(`realtime:          ${running.realtime.url}  (WebSocket; GET /health)`);
   log(
-    `database:          ${redactedUrl(superuserUrl)}${config.databaseUrl ? "" : `  (password in ${path.join(config.dataDir, "secrets.json")})`}`,
+    `database:          ${redactedUrl(superuserUrl)}${config.databaseUrl ? "" : `  (password in ${displayPath(path.join(config.dataDir, "secrets.json"))})`}`,
   );
   log(
-    `worker:            graphile-worker as app_worker (instance ${resilience.instance.id}), tasks: ${Object.keys(createTaskList(payments)).join(", ")}`,
+    `worker:            graphile-worker as app_worker, ${Object.keys(createTaskList(payments)).length} tasks (instance ${resilience.instance.id})`,
   );
   log(
-    `realtime:          ${running.realtime.url}  (WebSocket; token as ?token= or protocols jasaweb, <token>; GET /health)`,
+    running.simulator
+      ? `Midtrans:          the local simulator ${running.simulator.url}/  (set MIDTRANS_SERVER_KEY for the real one)`
+      : `Midtrans:          ${midtrans.settings.baseUrl ?? (midtrans.settings.isProduction ? "production" : "sandbox")}`,
   );
-  if (running.simulator) {
-    log(
-      `Midtrans:          the local simulator ${running.simulator.url}/ (server key ${running.simulator.serverKey}; set MIDTRANS_SERVER_KEY for the real one)`,
-    );
-    log("pay a demo invoice: POST /rpc/create_project, POST /rpc/pay_invoice, then press Pay on the simulator's page");
-  } else {
-    log(
-      `Midtrans:          ${midtrans.settings.baseUrl ?? (midtrans.settings.isProduction ? "production" : "sandbox")}`,
-    );
-  }
-  log("press Ctrl-C to stop");
+  if (adminPasswordFile)
+    log(`admin:             ${config.adminEmail}, generated password in ${displayPath(adminPasswordFile)}`);
+  log(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; press Ctrl-C to stop`);
 }
 
 /**
@@ -228,7 +242,7 @@ async function stop(running: Running, workerShutdownTimeoutMs: number): Promise<
       await fn?.();
     } catch (error) {
       clean = false;
-      process.stderr.write(`[jasaweb] stopping ${name} failed: ${(error as Error).stack ?? String(error)}\n`);
+      consoleLog.write("error", `stopping ${name} failed: ${(error as Error).stack ?? String(error)}`);
     }
   };
   // No new API requests first; those in flight may finish (edge/server.ts).
@@ -283,7 +297,7 @@ async function main(): Promise<void> {
   };
   // Whatever goes wrong later is reported with its cause before the exit.
   process.on("unhandledRejection", (reason) => {
-    process.stderr.write(`[jasaweb] unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
+    consoleLog.write("error", `unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`);
   });
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
@@ -291,10 +305,11 @@ async function main(): Promise<void> {
 
   try {
     const config = readConfig();
+    consoleLog = createConsoleLog(config.logLevel);
     workerShutdownTimeoutMs = config.workerShutdownTimeoutMs;
     await start(config, running);
   } catch (error) {
-    process.stderr.write(`[jasaweb] could not start: ${describeStartupFailure(error)}\n`);
+    consoleLog.write("error", `could not start: ${describeStartupFailure(error)}`);
     await stop(running, workerShutdownTimeoutMs);
     process.exit(1);
   }

@@ -1,69 +1,18 @@
 /**
  * `npm start` as a new user runs it: on a fresh data directory it comes up,
- * PostgREST, behind the API edge on API_PORT, lists the public tables and
- * serves the seeded templates to an anonymous request, SIGTERM stops everything cleanly, and a second start
- * reuses the data.
+ * prints exactly the README's start-up block (the generated admin password
+ * in a file, not on the console), PostgREST, behind the API edge on API_PORT,
+ * lists the public tables and serves the seeded templates to an anonymous
+ * request, SIGTERM stops everything cleanly, and a second start reuses the
+ * data. A start that cannot run (a busy port) creates nothing.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { projectRoot } from "../../config/paths";
+import { interrupt, normalisedLines, readmeStartBlock, startStack, waitFor, type Started } from "../helpers/npm-start";
 import { freePort } from "../setup/cluster";
-
-type Started = { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> };
-
-/** The caller's environment without any stack setting, so only the test's own apply. */
-function withoutStackSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const settings = [
-    "DATABASE_URL",
-    "JASAWEB_DATA_DIR",
-    "PG_PORT",
-    "API_PORT",
-    "API_HOST",
-    "ADMIN_EMAIL",
-    "ADMIN_PASSWORD",
-    "AUTHENTICATOR_PASSWORD",
-    "OWNER_PASSWORD",
-    "WORKER_PASSWORD",
-    "WORKER_DATABASE_URL",
-    "CREDENTIALS_KEY",
-    "JWT_SECRET",
-  ];
-  return Object.fromEntries(
-    Object.entries(env).filter(([k]) => !settings.includes(k) && !/^(PGRST|MIDTRANS|SIMULATOR)_/.test(k)),
-  );
-}
-
-function startStack(env: Record<string, string>): Started {
-  // Same command as `npm start`, without npm in between (npm adds nothing here).
-  // In a process group of its own, like a command started from a terminal:
-  // `interrupt` then sends SIGINT to the group, as Ctrl-C does.
-  const child = spawn(process.execPath, ["--import", "tsx", "stack/start.ts"], {
-    cwd: projectRoot,
-    env: { ...withoutStackSettings(process.env), ...env },
-    detached: true,
-  });
-  let output = "";
-  child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, output: () => output, exit };
-}
-
-/** Ctrl-C in a terminal: SIGINT to every process of the foreground process group. */
-function interrupt(started: Started): void {
-  process.kill(-started.child.pid!, "SIGINT");
-}
-
-async function waitFor(started: Started, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(started.output())) {
-    if (started.child.exitCode !== null) throw new Error(`stack exited early:\n${started.output()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${started.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function postgresAlive(dataDir: string): boolean {
   const pidFile = path.join(dataDir, "postgres", "postmaster.pid");
@@ -95,6 +44,16 @@ describe("npm start", () => {
     };
   });
 
+  // A failed test must not leave its stack holding the ports and data directory for the next.
+  afterEach(async () => {
+    for (const s of running) {
+      if (s.child.exitCode === null) {
+        s.child.kill("SIGTERM");
+        await s.exit;
+      }
+    }
+  });
+
   afterAll(async () => {
     for (const s of running) {
       if (s.child.exitCode === null) {
@@ -110,13 +69,31 @@ describe("npm start", () => {
     running.push(first);
     await waitFor(first, /press Ctrl-C to stop/);
     const api = `http://127.0.0.1:${env.API_PORT}`;
+    // Exactly the README's block, line for line: no PostgREST start-up lines
+    // or readiness probe, no worker chatter, no line without its prefix.
+    const startedOutput = first.output();
+    expect(normalisedLines(startedOutput, dataDir)).toEqual(readmeStartBlock());
     expect(first.output()).toContain(`REST API:          ${api}/`);
     expect(first.output()).toContain(`realtime:          ws://127.0.0.1:${env.REALTIME_PORT}/realtime`);
     const hubHealth = await fetch(`http://127.0.0.1:${env.REALTIME_PORT}/health`);
     expect(hubHealth.status).toBe(200);
     expect(await hubHealth.json()).toMatchObject({ status: "ok", database: true, listening: true });
     expect(first.output()).toMatch(/database: +postgres:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/jasaweb/);
-    expect(first.output()).toMatch(/created the admin user admin@jasaweb\.id with the generated password: \S{12,}/);
+
+    // The generated admin password is in a file only its owner may read, and nowhere in the output.
+    const passwordFile = path.join(dataDir, "admin-password.txt");
+    expect(first.output()).toContain(`admin:             admin@jasaweb.id, generated password in ${passwordFile}`);
+    expect(fs.statSync(passwordFile).mode & 0o777).toBe(0o600);
+    const adminPassword = fs.readFileSync(passwordFile, "utf8").trim();
+    expect(adminPassword).toMatch(/^\S{12,}$/);
+    expect(first.output()).not.toContain(adminPassword);
+    const adminLogin = await fetch(`${api}/rpc/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "admin@jasaweb.id", password: adminPassword }),
+    });
+    expect(adminLogin.status).toBe(200);
+    expect(((await adminLogin.json()) as { user: { role: string } }).user.role).toBe("admin");
 
     const openapi = await fetch(`${api}/`, { headers: { accept: "application/openapi+json" } });
     expect(openapi.status).toBe(200);
@@ -142,6 +119,22 @@ describe("npm start", () => {
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(new Set(rows.map((r) => r.category))).toEqual(new Set(["sekolah", "berita", "company"]));
 
+    // Under load no line per answer: a burst of bad logins, answered 401,
+    // 429 and (every password-hash slot taken) 503 BUSY, prints nothing.
+    const burst = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        fetch(`${api}/rpc/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: `nobody${i}@example.id`, password: "wrong-password" }),
+        }).then((r) => r.status),
+      ),
+    );
+    expect(burst).toContain(503);
+
+    // Requests, refused ones among them, print nothing.
+    expect(first.output()).toBe(startedOutput);
+
     expect(postgresAlive(dataDir)).toBe(true);
     first.child.kill("SIGTERM");
     const code = await first.exit;
@@ -155,7 +148,10 @@ describe("npm start", () => {
     const second = startStack(env);
     running.push(second);
     await waitFor(second, /press Ctrl-C to stop/);
-    expect(second.output()).not.toContain("generated password");
+    // The README's block without the first start's admin line.
+    expect(normalisedLines(second.output(), dataDir)).toEqual(
+      readmeStartBlock().filter((line) => !line.startsWith("[jasaweb] admin:")),
+    );
     const templates = await fetch(`http://127.0.0.1:${env.API_PORT}/templates?select=id`);
     const rows = (await templates.json()) as unknown[];
     expect(rows.length).toBe(6);
@@ -270,10 +266,68 @@ describe("npm start", () => {
     expect(await stack.exit).toBe(0);
   }, 120_000);
 
+  test.each([
+    ["API_PORT", "the REST API"],
+    ["REALTIME_PORT", "the realtime hub"],
+    ["PG_PORT", "the embedded PostgreSQL"],
+  ])("a busy %s on a fresh data directory is refused in one sentence, creating nothing", async (setting, part) => {
+    const fresh = path.join(path.dirname(dataDir), `fresh-${setting}`);
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(Number(env[setting]), "127.0.0.1", resolve));
+    try {
+      const refused = startStack({ ...env, JASAWEB_DATA_DIR: fresh });
+      running.push(refused);
+      expect(await refused.exit).toBe(1);
+      expect(refused.output()).toBe(
+        `[jasaweb] could not start: Port ${env[setting]} on 127.0.0.1 is already in use, so ${part} cannot listen ` +
+          `on it: stop whatever holds it (another \`npm start\`?) or choose another port with ${setting}=<port>.\n`,
+      );
+      expect(fs.existsSync(fresh)).toBe(false);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  test("LOG_LEVEL=debug shows the parts' own logs, every line prefixed; ADMIN_PASSWORD given writes no file", async () => {
+    const fresh = path.join(path.dirname(dataDir), "debug");
+    const stack = startStack({
+      ...env,
+      JASAWEB_DATA_DIR: fresh,
+      LOG_LEVEL: "debug",
+      ADMIN_PASSWORD: "chosen-password-1",
+    });
+    running.push(stack);
+    await waitFor(stack, /press Ctrl-C to stop/, 90_000);
+    expect(fs.existsSync(path.join(fresh, "admin-password.txt"))).toBe(false);
+    expect(stack.output()).not.toContain("[jasaweb] admin:");
+    const login = await fetch(`http://127.0.0.1:${env.API_PORT}/rpc/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "admin@jasaweb.id", password: "chosen-password-1" }),
+    });
+    expect(login.status).toBe(200);
+    interrupt(stack);
+    expect(await stack.exit).toBe(0);
+    const lines = stack.output().trimEnd().split("\n");
+    const prefixes = new Set(lines.map((line) => /^\[(\w+)\] /.exec(line)?.[1] ?? `no prefix: ${line}`));
+    expect([...prefixes].sort()).toEqual(["jasaweb", "migrate", "postgres", "postgrest", "worker"]);
+    expect(stack.output()).toMatch(/\[postgrest\] .*Schema cache loaded/);
+    // PostgREST starts once: it is not asked over HTTP before its schema cache
+    // is loaded (a 503 then made PostgREST 12.0.2 connect again).
+    expect(stack.output().match(/Starting PostgREST/g)).toHaveLength(1);
+    expect(stack.output()).not.toMatch(/"GET \/ HTTP\/1\.1" 503/);
+    expect(stack.output()).toMatch(/\[jasaweb\] applied \d+ migration\(s\)/);
+  }, 120_000);
+
   test("a bad setting is named, not thrown as a stack trace", async () => {
     const bad = startStack({ ...env, JWT_SECRET: "short" });
     running.push(bad);
     expect(await bad.exit).toBe(1);
     expect(bad.output()).toContain("JWT_SECRET must have at least 32 characters");
+    const level = startStack({ ...env, LOG_LEVEL: "verbose" });
+    running.push(level);
+    expect(await level.exit).toBe(1);
+    // Named, on a line of its own that still carries the prefix.
+    expect(level.output()).toMatch(/^\[jasaweb\] +LOG_LEVEL: .*debug/m);
   });
 });
