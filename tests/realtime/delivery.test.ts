@@ -6,13 +6,13 @@
  * functions create them, by inserting api.real_time_notifications rows (the
  * table's trigger writes the outbox message).
  */
-import { startRealtimeHub, type RealtimeHub } from "../../realtime/hub";
+import type { RealtimeHub } from "../../realtime/hub";
 import { startApi, type TestApi } from "../helpers/api";
 import { createAdmin, registerClient, type SignedIn } from "../helpers/auth";
 import { createSeededDatabase, type TestDatabase } from "../helpers/database";
 import { connectHub, type HubClient, type ServerFrame } from "../helpers/realtime-client";
-import { freePort, TEST_JWT_SECRET } from "../setup/cluster";
 import { until } from "../helpers/until";
+import { startTestHub } from "../helpers/test-hub";
 
 let db: TestDatabase;
 let api: TestApi;
@@ -22,13 +22,7 @@ const open: HubClient[] = [];
 beforeAll(async () => {
   db = await createSeededDatabase();
   api = await startApi(db);
-  hub = await startRealtimeHub({
-    connectionString: db.connections.worker,
-    port: await freePort(),
-    host: "127.0.0.1",
-    jwtSecret: TEST_JWT_SECRET,
-    recordsFlushMs: 100,
-  });
+  hub = await startTestHub(db.connections.worker);
 });
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));

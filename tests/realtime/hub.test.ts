@@ -5,13 +5,13 @@
  * real `ws` sockets.
  */
 import crypto from "node:crypto";
-import { startRealtimeHub, type RealtimeHub } from "../../realtime/hub";
+import type { RealtimeHub } from "../../realtime/hub";
 import { CLOSE_CODES } from "../../realtime/close-codes";
 import { startApi, type TestApi } from "../helpers/api";
 import { createAdmin, registerClient, signToken, type SignedIn } from "../helpers/auth";
 import { createSeededDatabase, type TestDatabase } from "../helpers/database";
 import { connectHub, refusedUpgrade, type HubClient, type ServerFrame } from "../helpers/realtime-client";
-import { freePort, TEST_JWT_SECRET } from "../setup/cluster";
+import { startTestHub } from "../helpers/test-hub";
 
 let db: TestDatabase;
 let api: TestApi;
@@ -24,15 +24,7 @@ const open: HubClient[] = [];
 beforeAll(async () => {
   db = await createSeededDatabase();
   api = await startApi(db);
-  hub = await startRealtimeHub({
-    connectionString: db.connections.worker,
-    port: await freePort(),
-    host: "127.0.0.1",
-    jwtSecret: TEST_JWT_SECRET,
-    maxPayloadBytes: 4096,
-    maxFramesPerSecond: 20,
-    recordsFlushMs: 100,
-  });
+  hub = await startTestHub(db.connections.worker, { maxPayloadBytes: 4096, maxFramesPerSecond: 20 });
   [alice, bob] = [await registerClient(api), await registerClient(api)];
   admin = await createAdmin(api, db);
 });
@@ -413,14 +405,7 @@ describe("connection records and heartbeats", () => {
   });
 
   test("a socket that stops answering pings is terminated and marked not alive; one that answers stays", async () => {
-    const second = await startRealtimeHub({
-      connectionString: db.connections.worker,
-      port: await freePort(),
-      host: "127.0.0.1",
-      jwtSecret: TEST_JWT_SECRET,
-      heartbeatMs: 200,
-      recordsFlushMs: 100,
-    });
+    const second = await startTestHub(db.connections.worker, { heartbeatMs: 200 });
     try {
       const frank = await registerClient(api);
       const grace = await registerClient(api);

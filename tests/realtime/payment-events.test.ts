@@ -5,12 +5,12 @@
  * QR notification and payment_received as they commit; the admin's socket
  * too, another client's socket nothing.
  */
-import { startRealtimeHub, type RealtimeHub } from "../../realtime/hub";
+import type { RealtimeHub } from "../../realtime/hub";
 import { registerClient, type SignedIn } from "../helpers/auth";
 import { chargedInvoice, startPaymentStack, untilInvoiceStatus, type PaymentStack } from "../helpers/payment-stack";
 import { connectHub, type HubClient, type ServerFrame } from "../helpers/realtime-client";
 import { simulate } from "../helpers/simulator";
-import { freePort, TEST_JWT_SECRET } from "../setup/cluster";
+import { startTestHub } from "../helpers/test-hub";
 
 let stack: PaymentStack;
 let hub: RealtimeHub;
@@ -19,13 +19,7 @@ const open: HubClient[] = [];
 
 beforeAll(async () => {
   stack = await startPaymentStack();
-  hub = await startRealtimeHub({
-    connectionString: stack.db.connections.worker,
-    port: await freePort(),
-    host: "127.0.0.1",
-    jwtSecret: TEST_JWT_SECRET,
-    recordsFlushMs: 100,
-  });
+  hub = await startTestHub(stack.db.connections.worker);
   other = await registerClient(stack.api);
 });
 afterAll(async () => {

@@ -7,12 +7,12 @@
  * token keep theirs. PostgreSQL, PostgREST and real `ws` sockets.
  */
 import { CLOSE_CODES } from "../../realtime/close-codes";
-import { startRealtimeHub, type RealtimeHub } from "../../realtime/hub";
+import type { RealtimeHub } from "../../realtime/hub";
 import { startApi, type TestApi } from "../helpers/api";
 import { createAdmin, login, registerClient, type SignedIn } from "../helpers/auth";
 import { createSeededDatabase, type TestDatabase } from "../helpers/database";
 import { connectHub, type HubClient } from "../helpers/realtime-client";
-import { freePort, TEST_JWT_SECRET } from "../setup/cluster";
+import { startTestHub } from "../helpers/test-hub";
 
 const RECHECK_MS = 200;
 /** Far below the 30 s default interval, far above the test's: the re-check closed it. */
@@ -27,14 +27,7 @@ const open: HubClient[] = [];
 beforeAll(async () => {
   db = await createSeededDatabase();
   api = await startApi(db);
-  hub = await startRealtimeHub({
-    connectionString: db.connections.worker,
-    port: await freePort(),
-    host: "127.0.0.1",
-    jwtSecret: TEST_JWT_SECRET,
-    recordsFlushMs: 100,
-    tokenRecheckMs: RECHECK_MS,
-  });
+  hub = await startTestHub(db.connections.worker, { tokenRecheckMs: RECHECK_MS });
   admin = await createAdmin(api, db);
 });
 afterEach(async () => {

@@ -8,12 +8,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { projectRoot } from "../../config/paths";
 import { CLOSE_CODES } from "../../realtime/close-codes";
-import { startRealtimeHub, type RealtimeHub } from "../../realtime/hub";
+import type { RealtimeHub } from "../../realtime/hub";
 import { startApi, type TestApi } from "../helpers/api";
 import { createAdmin, registerClient, type SignedIn } from "../helpers/auth";
 import { createSeededDatabase, type TestDatabase } from "../helpers/database";
 import { connectHub } from "../helpers/realtime-client";
 import { freePort, TEST_JWT_SECRET } from "../setup/cluster";
+import { startTestHub } from "../helpers/test-hub";
 
 let db: TestDatabase;
 let api: TestApi;
@@ -24,12 +25,7 @@ let child: ChildProcess | undefined;
 beforeAll(async () => {
   db = await createSeededDatabase();
   api = await startApi(db);
-  other = await startRealtimeHub({
-    connectionString: db.connections.worker,
-    port: await freePort(),
-    host: "127.0.0.1",
-    jwtSecret: TEST_JWT_SECRET,
-  });
+  other = await startTestHub(db.connections.worker);
   admin = await createAdmin(api, db);
 });
 afterAll(async () => {

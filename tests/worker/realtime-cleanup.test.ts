@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { projectRoot } from "../../config/paths";
-import { startRealtimeHub, type RealtimeHub } from "../../realtime/hub";
+import type { RealtimeHub } from "../../realtime/hub";
 import { startWorker, createCrontab, type WorkerRunner } from "../../worker/runner";
 import { startApi, type TestApi } from "../helpers/api";
 import { registerClient, type SignedIn } from "../helpers/auth";
@@ -17,6 +17,7 @@ import { connectHub, type HubClient } from "../helpers/realtime-client";
 import { freePort, TEST_JWT_SECRET } from "../setup/cluster";
 import { Logger } from "graphile-worker";
 import { until } from "../helpers/until";
+import { startTestHub } from "../helpers/test-hub";
 
 const STALE_AFTER_MS = 2_000;
 const RETENTION_MS = 60 * 60_000;
@@ -34,14 +35,7 @@ beforeAll(async () => {
   db = await createSeededDatabase();
   api = await startApi(db);
   // A live hub: pings every 250 ms, so its sockets' last_activity moves far more often than STALE_AFTER_MS.
-  hub = await startRealtimeHub({
-    connectionString: db.connections.worker,
-    port: await freePort(),
-    host: "127.0.0.1",
-    jwtSecret: TEST_JWT_SECRET,
-    heartbeatMs: 250,
-    recordsFlushMs: 100,
-  });
+  hub = await startTestHub(db.connections.worker, { heartbeatMs: 250 });
   worker = await startWorker(db.connections.worker, {
     pollInterval: 200,
     logger: new Logger(() => () => undefined),
