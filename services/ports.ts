@@ -1,12 +1,18 @@
 /** Port checks for the servers the stack and the tests start. */
 import net from "node:net";
 
-export function portIsFree(port: number, host = "127.0.0.1"): Promise<boolean> {
+/** Tries to listen on the port: null if that worked (the port is released again), else why not. */
+function listenError(port: number, host: string): Promise<NodeJS.ErrnoException | null> {
   return new Promise((resolve) => {
     const server = net.createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
+    server.once("error", (error: NodeJS.ErrnoException) => resolve(error));
+    server.listen(port, host, () => server.close(() => resolve(null)));
   });
+}
+
+/** Whether the port can be listened on now (any refusal counts as not free). */
+export async function portIsFree(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return (await listenError(port, host)) === null;
 }
 
 /**
@@ -14,12 +20,8 @@ export function portIsFree(port: number, host = "127.0.0.1"): Promise<boolean> {
  * Any other refusal (an address that is not this machine's, a privileged
  * port) is left for the server's own listen to report.
  */
-export function portInUse(port: number, host = "127.0.0.1"): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EADDRINUSE"));
-    server.listen(port, host, () => server.close(() => resolve(false)));
-  });
+export async function portInUse(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return (await listenError(port, host))?.code === "EADDRINUSE";
 }
 
 /** A port the OS says is free right now (for throw-away test and bench servers). */

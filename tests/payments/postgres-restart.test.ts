@@ -14,7 +14,7 @@
  * recovered by reconciliation. Every invoice ends paid exactly once, and
  * Midtrans and the database agree.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { projectRoot } from "../../config/paths";
 import { Logger } from "@graphile/logger";
@@ -26,6 +26,7 @@ import type { RunningSimulator } from "../../simulator";
 import { startWorker, type WorkerRunner } from "../../worker/runner";
 import { startApi, type TestApi } from "../helpers/api";
 import { registerClient, type SignedIn } from "../helpers/auth";
+import { startRestartablePostgres, type RestartablePostgres } from "../helpers/restartable-postgres";
 import type { TestDatabase } from "../helpers/database";
 import {
   expectMidtransAndDatabaseAgree,
@@ -50,8 +51,7 @@ const SUPERUSER_PASSWORD = "restart-superuser-password";
 
 let dataDir: string;
 let port: number;
-type Server = { url(database: string): string; stop(): Promise<void>; crash(): Promise<void> };
-let server: Server | undefined;
+let server: RestartablePostgres | undefined;
 let db: TestDatabase;
 let pool: Pool;
 let api: TestApi;
@@ -62,34 +62,8 @@ let client: SignedIn;
 /** The worker's log, kept to explain a failure. */
 const workerLog: string[] = [];
 
-/** The embedded server in a child process (tests/helpers/postgres-process.ts), same data and port each time. */
-async function startServer(): Promise<Server> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "tests/helpers/postgres-process.ts"], {
-    cwd: projectRoot,
-    env: { ...process.env, PG_DATA_DIR: dataDir, PG_PORT: String(port), PG_SUPERUSER_PASSWORD: SUPERUSER_PASSWORD },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const ready = /^ready (\S+)$/m.exec(output);
-      if (ready) resolve(ready[1]!);
-    });
-    void exited.then(() => reject(new Error(`PostgreSQL did not start:\n${output}`)));
-  });
-  const stopWith = async (signal: NodeJS.Signals) => {
-    child.kill(signal);
-    await exited;
-  };
-  return {
-    url: (database) => databaseUrl(url, database),
-    stop: () => stopWith("SIGTERM"),
-    crash: () => stopWith("SIGUSR2"),
-  };
-}
+/** The embedded server in a child process, same data and port each time. */
+const startServer = (): Promise<RestartablePostgres> => startRestartablePostgres(dataDir, port, SUPERUSER_PASSWORD);
 
 /** Stops the server (fast or immediate shutdown), runs `whileDown`, starts it again on the same port. */
 async function restartPostgres(how: "fast" | "immediate", whileDown: () => Promise<void> = async () => undefined) {
