@@ -76,7 +76,6 @@ test("3 payments through one worker process are all paid, and the report has eve
   expect(round.cpu.workerProcesses).toBeGreaterThan(0);
   // PostgREST's share is measured (its process was found); three payments may take it less than one clock tick.
   expect(round.cpu.postgrest).toEqual(expect.any(Number));
-  expect(round.cpu.postgrest).toBeGreaterThanOrEqual(0);
   expect(round.cpu.postgres).toBeUndefined();
   expect(round.cpu.bench).toBeGreaterThan(0);
 
